@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a fresh Linux machine with Python 3.11:
+#   make pipeline   create .venv, install, run notebooks 01-05 (PARAMS=params/smoke.yaml for a quick run)
+#   make test       create .venv, install, run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PARAMS ?= params/default.yaml
+PYTEST_ARGS ?=
+
+.PHONY: setup pipeline test test-fast bench lint format clean-runs
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+pipeline: setup
+	$(VENV)/bin/colorlib pipeline --params $(PARAMS)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) benchmarks/bench.py
+
+lint: setup
+	$(VENV)/bin/ruff check colorlib tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check colorlib tests benchmarks notebooks
+
+format: setup
+	$(VENV)/bin/ruff format colorlib tests benchmarks notebooks
+	$(VENV)/bin/ruff check --fix colorlib tests benchmarks notebooks

@@ -1,0 +1,22 @@
+"""colorlib: grayscale photo colorization in CIE LAB.
+
+The model sees the lightness channel L and predicts the two colour channels ab.
+The output photo is the original L plus the predicted ab, converted back to RGB.
+
+Modules, one concern each:
+
+- :mod:`colorlib.config`     named constants and the original project's defaults
+- :mod:`colorlib.lab`        RGB <-> LAB, normalization, the VGG16 input made from L
+- :mod:`colorlib.data`       finding datasets and loading images robustly
+- :mod:`colorlib.augment`    seeded rotation and flips
+- :mod:`colorlib.models`     the frozen VGG16 encoder, the decoder, the full model
+- :mod:`colorlib.inputs`     parallel image loading and batching (the input pipeline)
+- :mod:`colorlib.features`   the on-disk cache of encoder features
+- :mod:`colorlib.training`   training with checkpoints, logs and resume
+- :mod:`colorlib.colorize`   colorizing photos at their full resolution
+- :mod:`colorlib.metrics`    PSNR, SSIM, colorfulness, AuC of the ab error
+- :mod:`colorlib.viz`        figures
+- :mod:`colorlib.cli`        the ``colorlib`` command
+"""
+
+__version__ = "0.1.0"

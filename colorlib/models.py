@@ -1,0 +1,210 @@
+"""The model: a frozen VGG16 encoder, a convolutional decoder, and the two together.
+
+Shapes for the default 256×256 input (any multiple of 32 works the same way)::
+
+    L      (256, 256, 1)  float32 in [0, 1]
+    encoder  -> features (8, 8, 512)
+    decoder  -> ab (256, 256, 2) float32 in [-1, 1] (tanh)
+
+Written against Keras 3 (``keras``, ``keras.ops``), so it runs on the TensorFlow,
+JAX or PyTorch backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from colorlib.config import (
+    ENCODER_CHANNELS,
+    ENCODER_LAYERS,
+    ENCODER_STRIDE,
+    IMAGE_SIZE,
+    LEARNING_RATE,
+    PIXEL_MAX,
+)
+from colorlib.lab import VGG_MEAN_BGR
+
+#: The file Keras downloads for VGG16 without its classifier, and where it comes from.
+VGG16_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+VGG16_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_WEIGHTS_FILE
+VGG16_WEIGHTS_MD5 = "6d6bbae143d832006294945121d1f1fc"
+VGG16_WEIGHTS_BYTES = 58_889_256
+
+#: Decoder widths of its three Conv2DTranspose stages (S/32 -> S/16 -> S/8 -> S/4).
+DECODER_FILTERS = (128, 64, 32)
+#: The decoder predicts ab at a quarter of the resolution, then upsamples it bilinearly.
+DECODER_UPSAMPLE = 4
+
+
+class WeightsUnavailableError(FileNotFoundError):
+    """The ImageNet VGG16 weights are neither cached nor downloadable."""
+
+
+def keras_models_dir() -> Path:
+    """Where Keras caches downloaded weights: ``$KERAS_HOME/models`` or ``~/.keras/models``."""
+    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return Path(home) / "models"
+
+
+def weights_unavailable_message(reason: str) -> str:
+    """The error text for missing ImageNet weights: which file is needed and where it goes."""
+    return (
+        f"The ImageNet VGG16 weights could not be loaded ({reason}). Keras looks for the file "
+        f"'{VGG16_WEIGHTS_FILE}' ({VGG16_WEIGHTS_BYTES:,} bytes, md5 {VGG16_WEIGHTS_MD5}) "
+        f"in {keras_models_dir()}/. On a machine with internet, download it from "
+        f"{VGG16_WEIGHTS_URL} and copy it into that folder. Alternatively pass "
+        "encoder_weights=PATH to a VGG16 .h5 weights file, or encoder_weights=None for "
+        "random weights (only for tests: the colours will be poor)."
+    )
+
+
+@keras.saving.register_keras_serializable(package="colorlib")
+class GrayToVGGInput(layers.Layer):
+    """L in [0, 1], ``(..., H, W, 1)`` -> the 3-channel image VGG16 expects.
+
+    Equal to ``keras.applications.vgg16.preprocess_input`` applied to the gray image
+    ``repeat(L * 255, 3)``: channels in BGR order with the ImageNet means subtracted.
+    """
+
+    def call(self, l_norm):
+        gray = ops.multiply(l_norm, PIXEL_MAX)
+        mean = ops.convert_to_tensor(np.asarray(VGG_MEAN_BGR, dtype="float32"))
+        return ops.subtract(ops.repeat(gray, 3, axis=-1), mean)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+def _check_image_size(image_size: int) -> None:
+    if image_size < ENCODER_STRIDE or image_size % ENCODER_STRIDE:
+        raise ValueError(
+            f"image_size must be a positive multiple of {ENCODER_STRIDE} (VGG16 halves it five "
+            f"times), got {image_size}."
+        )
+
+
+def build_vgg16(weights: str | Path | None = "imagenet", image_size: int = IMAGE_SIZE) -> keras.Model:
+    """VGG16 without its classifier (19 layers, input through block5_pool), frozen.
+
+    ``weights``: ``"imagenet"`` (Keras' download and cache in ``~/.keras/models``), a path
+    to an .h5 weights file, or ``None`` for random weights.
+    Raises :class:`WeightsUnavailableError` when the ImageNet weights cannot be had.
+    """
+    _check_image_size(image_size)
+    if weights is not None and weights != "imagenet":
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No encoder weights file at {path}. Give the path to a VGG16 .h5 weights "
+                "file, 'imagenet', or None."
+            )
+        weights = str(path)
+    try:
+        vgg = keras.applications.VGG16(
+            include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
+        )
+    except Exception as error:
+        if weights == "imagenet" and "fetch failure" in str(error).lower():
+            cached = keras_models_dir() / VGG16_WEIGHTS_FILE
+            reason = (
+                "the cached file failed its checksum and no new copy could be downloaded"
+                if cached.exists()
+                else "it is not in the Keras cache and the download failed, probably offline"
+            )
+            raise WeightsUnavailableError(weights_unavailable_message(reason)) from None
+        raise
+    if len(vgg.layers) != ENCODER_LAYERS:
+        raise RuntimeError(f"VGG16 has {len(vgg.layers)} layers, expected {ENCODER_LAYERS}.")
+    vgg.trainable = False
+    return vgg
+
+
+def build_encoder(weights: str | Path | None = "imagenet", image_size: int = IMAGE_SIZE) -> keras.Model:
+    """L ``(S, S, 1)`` in [0, 1] -> VGG16 features ``(S/32, S/32, 512)``; all layers frozen.
+
+    The VGG16 part is the nested model ``encoder.get_layer("vgg16")``.
+    """
+    vgg = build_vgg16(weights, image_size)
+    l_input = keras.Input((image_size, image_size, 1), name="l_channel")
+    features = vgg(GrayToVGGInput(name="gray_to_vgg_input")(l_input), training=False)
+    encoder = keras.Model(l_input, features, name="encoder")
+    encoder.trainable = False
+    return encoder
+
+
+def build_decoder(image_size: int = IMAGE_SIZE, filters: Sequence[int] = DECODER_FILTERS) -> keras.Model:
+    """Features ``(S/32, S/32, 512)`` -> ab ``(S, S, 2)`` in [-1, 1].
+
+    Fully convolutional: each stage is a stride-2 Conv2DTranspose plus a Conv2D (ReLU),
+    doubling the resolution; a tanh Conv2D gives ab at S/4, and UpSampling2D
+    (bilinear) brings it to S. ab is smooth, so predicting it at a quarter of the
+    resolution loses little and keeps the channels small where pixels are many.
+    """
+    _check_image_size(image_size)
+    if len(filters) != 3 or min(filters) < 1:
+        raise ValueError(f"filters must be three positive widths, got {tuple(filters)}.")
+    side = image_size // ENCODER_STRIDE
+    features = keras.Input((side, side, ENCODER_CHANNELS), name="features")
+    x = features
+    for stage, width in enumerate(filters, start=1):
+        x = layers.Conv2DTranspose(
+            width, 3, strides=2, padding="same", activation="relu", name=f"up{stage}_transpose"
+        )(x)
+        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"up{stage}_conv")(x)
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_quarter")(x)
+    ab = layers.UpSampling2D(DECODER_UPSAMPLE, interpolation="bilinear", name="ab")(x)
+    return keras.Model(features, ab, name="decoder")
+
+
+def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> keras.Model:
+    """Compile with the original project's loss and optimizer: MSE and Adam."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    return model
+
+
+def build_colorizer(
+    encoder: keras.Model, decoder: keras.Model, learning_rate: float = LEARNING_RATE
+) -> keras.Model:
+    """L ``(S, S, 1)`` in [0, 1] -> ab ``(S, S, 2)`` in [-1, 1], compiled with MSE and Adam."""
+    l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
+    model = keras.Model(l_input, decoder(encoder(l_input)), name="colorizer")
+    return compile_model(model, learning_rate)
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+    """SHA-256 over a model's weights (names, shapes and values): identifies an encoder exactly."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{weight.path}:{value.shape}:{value.dtype}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def load_model(path: Path | str) -> keras.Model:
+    """Load a model saved by colorlib (``.keras``), with a clear error when it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No model at {path}. Train one first (`colorlib train` or notebook 03) or give "
+            "the path to a saved .keras model."
+        )
+    return keras.saving.load_model(path, compile=False)
+
+
+def split_colorizer(model: keras.Model) -> tuple[keras.Model, keras.Model]:
+    """The ``(encoder, decoder)`` inside a model made by :func:`build_colorizer`."""
+    try:
+        return model.get_layer("encoder"), model.get_layer("decoder")
+    except ValueError:
+        raise ValueError(
+            f"The model '{model.name}' has no 'encoder' and 'decoder' parts; it was not made "
+            "by colorlib.models.build_colorizer."
+        ) from None
