@@ -1,0 +1,202 @@
+"""Training: it learns, it checkpoints atomically, and it resumes after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorlib import lab, metrics, training
+from colorlib.config import PIXEL_MAX, SEED
+
+SIZE = 64
+#: CIE (a, b) of the two texture classes: striped regions are red, dotted regions are blue.
+RED_AB = (55.0, 40.0)
+BLUE_AB = (15.0, -55.0)
+
+
+def texture_image(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
+    """RGB float32 (size, size, 3): each 32×32 block is striped and red, or dotted and blue."""
+    block = 32
+    lab_image = np.zeros((size, size, 3), dtype=np.float32)
+    rows, cols = np.mgrid[0:block, 0:block]
+    for top in range(0, size, block):
+        for left in range(0, size, block):
+            striped = rng.random() < 0.5
+            if striped:
+                period = int(rng.integers(4, 7))
+                lightness = np.where((rows + int(rng.integers(period))) % period < period // 2, 35.0, 75.0)
+                ab = RED_AB
+            else:
+                spacing = int(rng.integers(6, 9))
+                dots = ((rows % spacing) < 2) & ((cols % spacing) < 2)
+                lightness = np.where(dots, 30.0, 65.0)
+                ab = BLUE_AB
+            lab_image[top : top + block, left : left + block, 0] = lightness
+            lab_image[top : top + block, left : left + block, 1:] = ab
+    return lab.lab_to_rgb(lab_image)
+
+
+def texture_dataset(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rgb = np.stack([texture_image(rng) for _ in range(count)])
+    l_norm, ab_norm = lab.split_lab(rgb)
+    return rgb, l_norm, ab_norm
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(rgb * PIXEL_MAX), 0, PIXEL_MAX).astype(np.uint8)
+
+
+@pytest.mark.slow
+def test_short_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) -> None:
+    """End to end through LAB, normalization and reconstruction: colour follows texture."""
+    import keras
+
+    from colorlib import models
+
+    keras.utils.set_random_seed(SEED)
+    encoder = models.build_encoder(None, SIZE)
+    _, train_l, train_ab = texture_dataset(96, seed=1)
+    _, val_l, val_ab = texture_dataset(16, seed=2)
+    test_rgb, test_l, _ = texture_dataset(16, seed=3)
+    train_features = encoder.predict(train_l, batch_size=32, verbose=0)
+    val_features = encoder.predict(val_l, batch_size=32, verbose=0)
+
+    decoder = models.compile_model(models.build_decoder(SIZE), learning_rate=2e-3)
+    result = training.train(
+        decoder,
+        (train_features, train_ab),
+        (val_features, val_ab),
+        tmp_path / "model",
+        epochs=25,
+        batch_size=16,
+        verbose=0,
+    )
+    colorizer = models.build_colorizer(encoder, result.model)
+    predicted_ab = colorizer.predict(test_l, verbose=0)
+    model_rgb = lab.merge_lab(test_l, predicted_ab)
+    gray_rgb = lab.gray_rgb_from_l(test_l)
+
+    truth = to_uint8(test_rgb)
+    model_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, to_uint8(model_rgb), strict=True)])
+    gray_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, to_uint8(gray_rgb), strict=True)])
+    print(f"held-out PSNR: model {model_psnr:.2f} dB, gray baseline {gray_psnr:.2f} dB")
+    assert model_psnr > gray_psnr + 3.0
+    assert result.history["val_loss"][-1] < result.history["val_loss"][0]
+
+
+def _tiny_model():
+    import keras
+    from keras import layers
+
+    from colorlib import models
+
+    inputs = keras.Input((4,))
+    return models.compile_model(keras.Model(inputs, layers.Dense(1)(inputs)), learning_rate=1e-2)
+
+
+def _tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(count, 4)).astype("float32")
+    return x, x @ np.array([[1.0], [-2.0], [0.5], [3.0]], dtype="float32")
+
+
+def test_checkpoint_state_and_history_every_epoch(tmp_path: Path) -> None:
+    data = _tiny_data()
+    result = training.train(_tiny_model(), data, data, tmp_path, epochs=3, batch_size=16, verbose=0)
+    state = training.read_state(tmp_path)
+    assert state["epoch"] == 3 and state["finished"]
+    assert [path.name for path in tmp_path.glob("checkpoint-*.keras")] == ["checkpoint-003.keras"]
+    assert result.history["epoch"] == [0.0, 1.0, 2.0]
+    assert result.epochs_completed == 3
+    assert not list(tmp_path.glob(".*"))  # no temporary files left
+
+
+def test_finished_run_is_not_trained_again_and_more_epochs_continue(tmp_path: Path) -> None:
+    data = _tiny_data()
+    training.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    again = training.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    assert again.initial_epoch == 2 and again.epochs_completed == 2
+    longer = training.train(_tiny_model(), data, data, tmp_path, epochs=4, batch_size=16, verbose=0)
+    assert longer.initial_epoch == 2
+    assert longer.history["epoch"] == [0.0, 1.0, 2.0, 3.0]
+    fresh = training.train(
+        _tiny_model(), data, data, tmp_path, epochs=1, batch_size=16, fresh=True, verbose=0
+    )
+    assert fresh.initial_epoch == 0 and fresh.history["epoch"] == [0.0]
+
+
+def test_training_needs_a_validation_set(tmp_path: Path) -> None:
+    data = _tiny_data()
+    with pytest.raises(ValueError, match="validation"):
+        training.train(_tiny_model(), data, None, tmp_path, epochs=1)
+
+
+def test_early_stopping_keeps_the_run_finished(tmp_path: Path) -> None:
+    x, y = _tiny_data()
+    noise = np.random.default_rng(1).normal(size=y.shape).astype("float32")
+    result = training.train(
+        _tiny_model(), (x, noise), (x, y), tmp_path, epochs=60, batch_size=16, patience=1, verbose=0
+    )
+    assert result.stopped_early and result.epochs_completed < 60
+    again = training.train(_tiny_model(), (x, noise), (x, y), tmp_path, epochs=60, patience=1, verbose=0)
+    assert again.epochs_completed == result.epochs_completed
+
+
+TRAIN_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import keras, numpy as np
+    from colorlib import training
+
+    class Slow(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            time.sleep(0.05)
+
+    out, epochs = sys.argv[1], int(sys.argv[2])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="adam", loss="mse")
+    original_fit = model.fit
+    model.fit = lambda *a, **k: original_fit(*a, **{**k, "callbacks": [*k["callbacks"], Slow()]})
+    result = training.train(model, (x, y), (x, y), out, epochs=epochs, batch_size=8, verbose=0)
+    print("initial_epoch", result.initial_epoch, "completed", result.epochs_completed)
+    """
+)
+
+
+@pytest.mark.slow
+def test_run_killed_with_sigkill_resumes_from_last_checkpoint(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN_SCRIPT)
+    out = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen([sys.executable, str(script), str(out), "40"], env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        state = training.read_state(out) if (out / "state.json").is_file() else None
+        if state and state["epoch"] >= 2:
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = training.read_state(out)["epoch"]
+    assert 2 <= killed_at < 40
+
+    finished = subprocess.run(
+        [sys.executable, str(script), str(out), "40"], env=env, capture_output=True, text=True, check=True
+    )
+    assert f"initial_epoch {killed_at} completed 40" in finished.stdout
+    history = training.read_history(out / "history.csv")
+    assert history["epoch"] == [float(epoch) for epoch in range(40)]
