@@ -52,6 +52,8 @@ class Params:
     #: Feature-cache views per training image: view 0 is the photo itself, the rest are augmented.
     views: int = 2
     max_rotation: float = ROTATION_DEGREES
+    #: tf.distribute strategy for training: "default", "mirrored" (several GPUs) or "multiworker".
+    strategy: str = "default"
     #: Stop when the validation loss has not improved for this many epochs (None: never).
     patience: int | None = None
     #: Extra benchmark folder with colour ground truth, scored in notebook 05 (None: skip).
