@@ -102,7 +102,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     workflow.prepare_dataset(params)
     encoder = workflow.build_run_encoder(params)
     workflow.extract_run_features(params, encoder, shard=None)
-    result = workflow.train_run(params, fresh=args.fresh)
+    # One line per epoch when the output goes to a file or a pipe, a live bar in a terminal.
+    result = workflow.train_run(params, fresh=args.fresh, verbose="auto" if sys.stdout.isatty() else 2)
     paths = workflow.run_paths(params)
     print(
         f"Trained {result.epochs_completed} epochs; final validation loss "

@@ -3,8 +3,9 @@
 Conversion rule for every file the loader accepts (applied in this order):
 
 1. The EXIF orientation tag is applied, so the photo is upright as a viewer shows it.
-2. 16-bit and 32-bit integer images are scaled to 8 bits by dividing by 257
-   (65535 -> 255); float images are taken as 0-255 and clipped.
+2. 16-bit and 32-bit single-channel images are scaled to 8 bits by dividing by 257
+   (65535 -> 255); float images are taken as 0-255 and clipped. 16-bit colour images
+   keep their high byte (Pillow's decoder), which can be one level below value / 257.
 3. Images with transparency (RGBA, LA, palette with a transparent colour) are
    composited over white.
 4. Palette, grayscale and CMYK images are converted to RGB by Pillow's standard
@@ -187,7 +188,9 @@ def open_image(path: Path | str, draft_size: int | None = None) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageLoadError(path, f"too many pixels ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
-        fallback = _open_with_opencv(path)
+        # A truncated file stays an error: OpenCV would decode the part that is there and
+        # fill the rest with gray, without a word.
+        fallback = None if "truncated" in str(error) else _open_with_opencv(path)
         if fallback is None:
             raise ImageLoadError(path, f"corrupt or truncated image ({error})") from None
         return Image.fromarray(fallback, mode="RGB")

@@ -14,6 +14,8 @@ which implements the same formulas and is much faster on large photos;
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 from skimage import color
@@ -43,7 +45,10 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """CIE LAB ``(..., H, W, 3)`` -> RGB float32 in [0, 1]; colours outside sRGB are clipped."""
     lab = np.asarray(lab, dtype=np.float32)
-    rgb = color.lab2rgb(lab, channel_axis=-1)
+    with warnings.catch_warnings():
+        # Predicted ab can fall outside sRGB; the clip below is the documented behaviour.
+        warnings.filterwarnings("ignore", message=".*negative Z values.*", category=UserWarning)
+        rgb = color.lab2rgb(lab, channel_axis=-1)
     return np.clip(rgb, 0.0, 1.0).astype(np.float32, copy=False)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,9 +49,21 @@ class WeightsUnavailableError(FileNotFoundError):
 
 
 def keras_models_dir() -> Path:
-    """Where Keras caches downloaded weights: ``$KERAS_HOME/models`` or ``~/.keras/models``."""
-    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return Path(home) / "models"
+    """Where the VGG16 weights are cached: ``$KERAS_HOME/models`` or ``~/.keras/models``.
+
+    ``$KERAS_HOME`` is read at call time (Keras itself reads it once, at import), and
+    :func:`build_vgg16` passes this folder to Keras, so the folder named in error
+    messages is the one really used. Like Keras, falls back to ``/tmp/.keras`` when the
+    home folder cannot be written.
+    """
+    home = Path(os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser())
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    if not os.access(home, os.W_OK):
+        home = Path(tempfile.gettempdir()) / ".keras"
+    return home / "models"
 
 
 def weights_unavailable_message(reason: str) -> str:
@@ -90,6 +103,33 @@ def _check_image_size(image_size: int) -> None:
         )
 
 
+def imagenet_weights_path() -> Path:
+    """The ImageNet VGG16 weights file in :func:`keras_models_dir`, downloaded when absent.
+
+    Raises :class:`WeightsUnavailableError` when the file is not cached (or fails its
+    checksum) and cannot be downloaded.
+    """
+    models_dir = keras_models_dir()
+    try:
+        path = keras.utils.get_file(
+            VGG16_WEIGHTS_FILE,
+            VGG16_WEIGHTS_URL,
+            cache_subdir=models_dir.name,
+            file_hash=VGG16_WEIGHTS_MD5,
+            cache_dir=str(models_dir.parent),
+        )
+    except Exception as error:
+        if "fetch failure" not in str(error).lower():
+            raise
+        reason = (
+            "the cached file failed its checksum and no new copy could be downloaded"
+            if (models_dir / VGG16_WEIGHTS_FILE).exists()
+            else "it is not in the Keras cache and the download failed, probably offline"
+        )
+        raise WeightsUnavailableError(weights_unavailable_message(reason)) from None
+    return Path(path)
+
+
 def build_vgg16(weights: str | Path | None = "imagenet", image_size: int = IMAGE_SIZE) -> keras.Model:
     """VGG16 without its classifier (19 layers, input through block5_pool), frozen.
 
@@ -106,20 +146,11 @@ def build_vgg16(weights: str | Path | None = "imagenet", image_size: int = IMAGE
                 "file, 'imagenet', or None."
             )
         weights = str(path)
-    try:
-        vgg = keras.applications.VGG16(
-            include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
-        )
-    except Exception as error:
-        if weights == "imagenet" and "fetch failure" in str(error).lower():
-            cached = keras_models_dir() / VGG16_WEIGHTS_FILE
-            reason = (
-                "the cached file failed its checksum and no new copy could be downloaded"
-                if cached.exists()
-                else "it is not in the Keras cache and the download failed, probably offline"
-            )
-            raise WeightsUnavailableError(weights_unavailable_message(reason)) from None
-        raise
+    elif weights == "imagenet":
+        weights = str(imagenet_weights_path())
+    vgg = keras.applications.VGG16(
+        include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
+    )
     if len(vgg.layers) != ENCODER_LAYERS:
         raise RuntimeError(f"VGG16 has {len(vgg.layers)} layers, expected {ENCODER_LAYERS}.")
     vgg.trainable = False

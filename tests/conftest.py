@@ -1,0 +1,47 @@
+"""Shared fixtures. TensorFlow's logging and the Keras backend are set before anything imports them."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from pathlib import Path
+
+import pytest
+
+from colorlib.config import SEED, shared_data_dir
+
+#: Side of the images of ``small_colorizer``: small, so the suite stays fast on two CPU cores.
+SMALL_IMAGE_SIZE = 64
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Keras 3 on NumPy 2 warns on every predict (keras/src/backend/tensorflow/core.py).
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real photographs (``../shared/data``); the test is skipped when they are absent."""
+    root = shared_data_dir()
+    if not root.is_dir():
+        pytest.skip(f"The shared photographs are not at {root} (set COLORLIB_SHARED_DATA).")
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_colorizer():
+    """A compiled colorizer for 64×64 images with random encoder weights, built once.
+
+    Shared by every test of the session: use it for predictions, do not train it.
+    """
+    import keras
+
+    from colorlib import models
+
+    keras.utils.set_random_seed(SEED)
+    encoder = models.build_encoder(None, SMALL_IMAGE_SIZE)
+    decoder = models.build_decoder(SMALL_IMAGE_SIZE)
+    return models.build_colorizer(encoder, decoder)
