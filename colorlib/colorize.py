@@ -55,16 +55,6 @@ IO_WORKERS = max(1, min(4, os.cpu_count() or 1))
 JPEG_QUALITY = 95
 
 
-def _file_mode() -> int:
-    """The mode a new file gets from ``open()`` under the current umask (0o644 for umask 022)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _file_mode()
-
-
 @dataclass
 class ColorizeReport:
     """What :func:`colorize_files` did: files written, and ``(input, reason)`` for each failure."""
@@ -293,7 +283,6 @@ def _write(item: _Decoded, ab_small: np.ndarray) -> Path:
         raise OSError(f"OpenCV could not encode a {suffix} image")
     with atomic_write(item.target) as temporary:
         temporary.write_bytes(encoded.tobytes())
-        temporary.chmod(_FILE_MODE)  # mkstemp makes 0600 files; photos get the usual mode
     return item.target
 
 

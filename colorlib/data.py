@@ -181,7 +181,7 @@ def open_image(path: Path | str, draft_size: int | None = None) -> Image.Image:
                 if draft_size is not None and image.format == "JPEG":
                     image.draft("RGB", (draft_size, draft_size))
                 image.load()
-                image = ImageOps.exif_transpose(image)
+                ImageOps.exif_transpose(image, in_place=True)
                 return _to_rgb(image)
     except Image.UnidentifiedImageError:
         raise ImageLoadError(path, "not an image file, or a format Pillow cannot read") from None

@@ -49,7 +49,7 @@ from typing import Any
 
 import keras
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from colorlib import __version__, augment
 from colorlib.config import (

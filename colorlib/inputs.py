@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import keras
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from colorlib.config import BATCH_SIZE, IMAGE_SIZE, SEED
 from colorlib.data import GRAY_TEST_SIZE, ImageLoadError, is_grayscale, load_resized

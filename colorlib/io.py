@@ -11,6 +11,17 @@ from pathlib import Path
 from typing import Any
 
 
+def _new_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file under this process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+#: Mode of files written by :func:`atomic_write` (0644 under the usual umask).
+NEW_FILE_MODE = _new_file_mode()
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
@@ -28,6 +39,8 @@ def atomic_write(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     temporary = Path(temporary)
     try:
         yield temporary
+        # mkstemp makes private (0600) files; give the result the mode a new file would get.
+        temporary.chmod(NEW_FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
