@@ -5,6 +5,7 @@
     colorlib extract [DATASET]              only cache the encoder features (one shard with --shard i/n)
     colorlib colorize INPUT... --out DIR    colorize photos at their own resolution
     colorlib evaluate TRUTH_DIR PRED_DIR    PSNR, SSIM, colorfulness and AuC of predictions
+    colorlib baseline gray INPUT... --out DIR   the baselines' predictions, to evaluate the same way
     colorlib pipeline [--params FILE]       run notebooks 01-05 with papermill into reports/
 
 Heavy libraries are imported inside each command, so ``--help`` answers at once.
@@ -138,11 +139,32 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from colorlib import baselines, colorize
+
+    inputs = colorize.collect_inputs(args.inputs)
+    mean_ab = None
+    if args.method == "mean-ab":
+        if not args.train:
+            raise ValueError("The mean-ab baseline needs --train DIR, the training photos to average.")
+        from colorlib import data
+
+        mean_ab = baselines.mean_ab(data.list_images(args.train, recursive=True))
+        print(f"mean ab of the training photos: a={mean_ab[0]:.2f}, b={mean_ab[1]:.2f}")
+    method = args.method.replace("-", "_")
+    written = baselines.write_baseline_predictions(inputs, args.out, method, mean_ab)
+    skipped = len(inputs) - len(written)
+    print(f"wrote {len(written)} {args.method} predictions into {args.out}; {skipped} skipped")
+    return 0 if len(written) == len(inputs) else 1
+
+
 def _cmd_pipeline(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from colorlib import chain
 
-    return chain.run_cli(args.params)
+    return chain.run_cli(
+        args.params, reports_dir=args.reports_dir, start_at=args.start_at, kernel_name=args.kernel
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,11 +218,30 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--csv", help="write the per-image values to this CSV file")
     evaluate.set_defaults(handler=_cmd_evaluate)
 
+    baseline = commands.add_parser(
+        "baseline", help="write a baseline's predictions (gray: ab = 0; mean-ab: the training mean)"
+    )
+    baseline.add_argument("method", choices=("gray", "mean-ab"), help="which baseline")
+    baseline.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders of images")
+    baseline.add_argument("--out", required=True, help="folder for the predictions (PNG, same file stems)")
+    baseline.add_argument("--train", help="mean-ab: folder of training photos whose mean ab is used")
+    baseline.set_defaults(handler=_cmd_baseline)
+
     pipeline = commands.add_parser(
         "pipeline", help="run notebooks 01-05 with papermill; reports go to reports/<run-id>/"
     )
     pipeline.add_argument(
         "--params", default="params/default.yaml", help="YAML parameters file (default: params/default.yaml)"
+    )
+    pipeline.add_argument(
+        "--reports-dir", default="reports", help="folder for the run reports (default: reports)"
+    )
+    pipeline.add_argument(
+        "--start-at",
+        help="start at this notebook (01-05, e.g. 03); the earlier notebooks' results must exist",
+    )
+    pipeline.add_argument(
+        "--kernel", help="Jupyter kernel (default: the notebooks' python3, i.e. this Python)"
     )
     pipeline.set_defaults(handler=_cmd_pipeline)
     return parser

@@ -1,0 +1,228 @@
+"""The notebook chain: run notebooks 01 to 05 in order with papermill from one parameters file.
+
+``colorlib pipeline --params params/smoke.yaml`` (and ``make pipeline``) calls :func:`run_cli`.
+Each run gets a report folder ``reports/<run-id>/`` (run-id: ``20261126-041500-smoke``,
+the start time plus the run name) holding every executed notebook, a self-contained HTML
+report of each, and ``timings.json`` (seconds and status per notebook); ``reports/latest``
+points at the newest run, finished or failed, so a failure's partial report is easy to find.
+
+The chain stops at the first notebook that fails and names it. Running it again resumes:
+the steps the notebooks call (:mod:`colorlib.workflow`) skip artifacts that are already
+finished in ``data/runs/<run_name>/``, so only the unfinished work is done again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from colorlib.config import ENCODER_STRIDE, project_root
+from colorlib.io import atomic_write, write_json
+from colorlib.params import PARAMS_ENV, Params, load_params, read_params_file
+from colorlib.report import render_html
+
+#: The notebooks of the chain, in the order they run.
+NOTEBOOKS = (
+    "01_preprocessing.ipynb",
+    "02_feature_extraction.ipynb",
+    "03_training.ipynb",
+    "04_colorization.ipynb",
+    "05_results.ipynb",
+)
+#: The name of the link to the newest run inside the reports folder.
+LATEST = "latest"
+
+
+class ChainError(RuntimeError):
+    """A notebook of the chain failed; ``notebook`` names it, ``report_dir`` holds its partial report."""
+
+    def __init__(self, notebook: str, reason: str, report_dir: Path, params_file: Path) -> None:
+        self.notebook = notebook
+        self.reason = reason
+        self.report_dir = report_dir
+        super().__init__(
+            f"notebook {notebook} failed: {reason}; fix it and run `make pipeline` again to "
+            f"resume (with the same parameters, {params_file}). The partial report is "
+            f"{report_dir / notebook.replace('.ipynb', '.html')}"
+        )
+
+
+def make_run_id(run_name: str, now: datetime | None = None) -> str:
+    """``"20261126-041500-smoke"``: the local start time, then the run name."""
+    return f"{(now or datetime.now()):%Y%m%d-%H%M%S}-{run_name}"
+
+
+def notebooks_from(start_at: str | None) -> tuple[str, ...]:
+    """The chain's notebooks from ``start_at`` on (``"03"``, ``"03_training"`` or the file name)."""
+    if start_at is None:
+        return NOTEBOOKS
+    for index, name in enumerate(NOTEBOOKS):
+        if name == start_at or name.removesuffix(".ipynb") == start_at or name[:2] == start_at:
+            return NOTEBOOKS[index:]
+    raise ValueError(f"start_at={start_at!r} names no notebook of the chain; use one of {NOTEBOOKS}.")
+
+
+def check_encoder_weights(params: Params) -> None:
+    """Fail at once when the encoder weights of the run cannot be had.
+
+    Builds the smallest VGG16 (32×32) with the run's weights: with ``"imagenet"`` this reads
+    the Keras cache or downloads the file, and raises
+    :class:`colorlib.models.WeightsUnavailableError` with what to do when offline. Random
+    weights (None) need nothing. Done before notebook 01 so a user does not wait for it.
+    """
+    if params.encoder_weights is None:
+        return
+    from colorlib import models  # imports Keras: only when weights must be checked
+
+    models.build_vgg16(params.encoder_weights, ENCODER_STRIDE)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (inherited by the notebook kernels), then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _new_report_dir(reports_dir: Path, run_name: str) -> Path:
+    """A fresh ``reports/<run-id>/`` (a suffix is added when two runs start in one second)."""
+    run_id = make_run_id(run_name)
+    for attempt in range(100):
+        folder = reports_dir / (run_id if attempt == 0 else f"{run_id}-{attempt}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not make a new report folder for {run_id} in {reports_dir}.")
+
+
+def point_latest(report_dir: Path) -> Path:
+    """Point ``<reports>/latest`` at ``report_dir`` in one step (a relative symbolic link)."""
+    link = report_dir.parent / LATEST
+    temporary = report_dir.parent / f".{LATEST}.{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(report_dir.name, target_is_directory=True)
+    os.replace(temporary, link)
+    return link
+
+
+def _execute(
+    source: Path, executed: Path, parameters: dict, kernel_name: str | None, cwd: Path
+) -> str | None:
+    """Run one notebook with papermill into ``executed``; the error text when it fails.
+
+    The executed notebook is written atomically, partial (with the error) when it failed.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    with atomic_write(executed) as temporary:
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(temporary),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                cwd=str(cwd),
+                progress_bar=False,
+            )
+        except PapermillExecutionError as error:
+            return f"{error.ename}: {error.evalue}"
+        except Exception as error:  # the kernel died or could not start
+            if not temporary.exists() or temporary.stat().st_size == 0:
+                raise
+            return f"{type(error).__name__}: {error}"
+    return None
+
+
+def run_chain(
+    params_path: Path | str,
+    reports_dir: Path | str = "reports",
+    notebooks_dir: Path | str = "notebooks",
+    kernel_name: str | None = None,
+    start_at: str | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Run the notebooks in order with the parameters in ``params_path``; return the report folder.
+
+    Every notebook gets the file's values plus ``params_file`` (its absolute path) as
+    papermill parameters, and ``$COLORLIB_PARAMS`` is set for the kernels. Relative
+    ``reports_dir`` and ``notebooks_dir`` are taken from the project root. ``kernel_name``
+    None uses the notebooks' kernel ``python3``, which is the Python running this function.
+    Raises :class:`ChainError` at the first failing notebook, after writing its partial
+    report; :class:`colorlib.models.WeightsUnavailableError` before anything runs when the
+    ImageNet weights cannot be had.
+    """
+    root = project_root()
+    params_path = Path(params_path).expanduser()
+    if not params_path.is_absolute() and not params_path.exists():
+        params_path = root / params_path  # `colorlib pipeline` run from outside the checkout
+    params_path = params_path.resolve()
+    values = read_params_file(params_path)
+    params = load_params(params_path)
+    reports_dir = root / Path(reports_dir).expanduser()
+    notebooks_dir = root / Path(notebooks_dir).expanduser()
+    order = notebooks_from(start_at)
+    for name in order:
+        if not (notebooks_dir / name).is_file():
+            raise FileNotFoundError(f"No notebook {name} in {notebooks_dir}.")
+    check_encoder_weights(params)
+
+    report_dir = _new_report_dir(reports_dir, params.run_name)
+    parameters = {**values, "params_file": str(params_path)}
+    timings: dict[str, dict] = {}
+    log(f"Run '{params.run_name}' with {params_path}; reports in {report_dir}")
+    environment = {PARAMS_ENV: str(params_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    try:
+        with _environment(environment):
+            for number, name in enumerate(order, start=1):
+                log(f"[{number}/{len(order)}] {name} ...")
+                started = time.perf_counter()
+                executed = report_dir / name
+                error = _execute(notebooks_dir / name, executed, parameters, kernel_name, notebooks_dir)
+                seconds = round(time.perf_counter() - started, 1)
+                timings[name] = {"seconds": seconds, "status": "failed" if error else "ok"}
+                write_json(report_dir / "timings.json", timings)
+                render_html(executed)
+                log(f"[{number}/{len(order)}] {name} {'FAILED' if error else 'done'} in {seconds:.1f} s")
+                if error:
+                    raise ChainError(name, error, report_dir, params_path)
+    finally:
+        if timings:
+            point_latest(report_dir)
+    log(f"All {len(order)} notebooks ran; the reports are in {report_dir}")
+    return report_dir
+
+
+def run_cli(
+    params: Path | str = "params/default.yaml",
+    reports_dir: Path | str = "reports",
+    notebooks_dir: Path | str = "notebooks",
+    kernel_name: str | None = None,
+    start_at: str | None = None,
+) -> int:
+    """``colorlib pipeline``: run the chain, print what failed; the process exit status."""
+    try:
+        report_dir = run_chain(params, reports_dir, notebooks_dir, kernel_name, start_at)
+    except ChainError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as error:  # includes WeightsUnavailableError
+        print(f"The pipeline did not start: {error}", file=sys.stderr)
+        return 2
+    print(f"Reports: {report_dir} (also {report_dir.parent / LATEST})")
+    return 0

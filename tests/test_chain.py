@@ -1,0 +1,212 @@
+"""The papermill chain (colorlib.chain) and the HTML reports (colorlib.report).
+
+These tests run the chain over five tiny stand-in notebooks (no TensorFlow), so they
+check the orchestration quickly: parameters and $COLORLIB_PARAMS reach the kernel,
+reports and timings are written, ``latest`` moves, a failing notebook stops the chain
+and is named. The real notebooks run end to end in tests/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sys
+from datetime import datetime
+
+import nbformat
+import pytest
+import yaml
+from nbformat import v4
+
+from colorlib import chain, report
+
+#: A 1×1 PNG, enough for an embedded-image check.
+TINY_PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2"
+        "2f6a4a0000000049454e44ae426082"
+    )
+).decode()
+
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    """A notebook whose first code cell is the parameters cell, then ``sources``."""
+    notebook = v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = v4.new_code_cell("run_name = 'default'\nparams_file = None\nfail_here = False")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [v4.new_markdown_cell("# A stand-in notebook"), parameters]
+    notebook.cells += [v4.new_code_cell(source) for source in sources]
+    return notebook
+
+
+#: Every stand-in notebook checks what the chain hands the kernel and draws a figure.
+CHECK_PARAMETERS = (
+    "import os, sys\n"
+    "assert os.path.realpath(sys.executable) == os.environ['EXPECTED_PYTHON'], sys.executable\n"
+    "assert params_file == os.environ['COLORLIB_PARAMS'], (params_file, os.environ.get('COLORLIB_PARAMS'))\n"
+    "assert run_name == 'tiny', run_name\n"
+    "assert os.getcwd() == os.environ['EXPECTED_CWD'], os.getcwd()"
+)
+FIGURE = (
+    "import matplotlib.pyplot as plt\n"
+    "from IPython.display import display\nfigure, axes = plt.subplots(figsize=(2, 2))\n"
+    "axes.plot([0, 1], [1, 0])\ndisplay(figure)\nplt.close(figure)"
+)
+
+
+@pytest.fixture
+def tiny_chain(tmp_path, monkeypatch):
+    """Five stand-in notebooks, a parameters file and an empty reports folder."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in chain.NOTEBOOKS:
+        nbformat.write(
+            _notebook(CHECK_PARAMETERS, FIGURE, "assert not fail_here, 'stopped on purpose'"),
+            notebooks / name,
+        )
+    params = tmp_path / "tiny.yaml"
+    params.write_text(
+        yaml.safe_dump({"run_name": "tiny", "encoder_weights": None, "data_dir": str(tmp_path / "data")})
+    )
+    monkeypatch.setenv("EXPECTED_CWD", str(notebooks))
+    monkeypatch.setenv("EXPECTED_PYTHON", os.path.realpath(sys.executable))  # kernel python3 = this Python
+    monkeypatch.delenv(chain.PARAMS_ENV, raising=False)
+    return notebooks, params, tmp_path / "reports"
+
+
+def test_run_id_is_time_then_run_name():
+    assert chain.make_run_id("smoke", datetime(2026, 11, 26, 4, 15, 0)) == "20261126-041500-smoke"
+
+
+def test_start_at_accepts_number_stem_or_file_name():
+    assert chain.notebooks_from(None) == chain.NOTEBOOKS
+    assert chain.notebooks_from("03") == chain.NOTEBOOKS[2:]
+    assert chain.notebooks_from("03_training") == chain.NOTEBOOKS[2:]
+    assert chain.notebooks_from("05_results.ipynb") == chain.NOTEBOOKS[4:]
+    with pytest.raises(ValueError, match="names no notebook"):
+        chain.notebooks_from("06")
+
+
+def test_point_latest_replaces_the_link(tmp_path):
+    first, second = tmp_path / "run-a", tmp_path / "run-b"
+    first.mkdir()
+    second.mkdir()
+    chain.point_latest(first)
+    chain.point_latest(second)
+    latest = tmp_path / chain.LATEST
+    assert latest.is_symlink() and os.readlink(latest) == "run-b"
+    assert latest.resolve() == second.resolve()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["latest", "run-a", "run-b"]
+
+
+def test_html_report_embeds_figures_and_fetches_nothing(tmp_path):
+    notebook = _notebook("print('hello')")
+    notebook.cells[-1].outputs = [
+        v4.new_output("stream", name="stdout", text="hello\n"),
+        v4.new_output("display_data", data={"image/png": TINY_PNG, "text/plain": "<Figure>"}),
+    ]
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, path)
+    html = report.render_html(path).read_text()
+    assert report.count_embedded_figures(html.replace(TINY_PNG, TINY_PNG * 3)) == 1
+    assert f'src="data:image/png;base64,{TINY_PNG}"' in html
+    assert report.external_resources(html) == []
+    assert "In&nbsp;[" not in html  # no input prompts
+    assert not list(tmp_path.glob(".executed*"))  # the atomic write left no temporary file
+
+
+def test_describe_array_is_short_and_rounded():
+    import numpy as np
+
+    line = report.describe_array("L", np.array([[0.0012], [0.99876]], dtype=np.float32))
+    assert line == "L: float32 (2, 1) in [0.00, 1.00]"
+    assert report.describe_names("metrics", ["psnr", "ssim"]) == "metrics: psnr, ssim"
+
+
+def test_chain_runs_every_notebook_and_writes_reports(tiny_chain):
+    notebooks, params, reports = tiny_chain
+    lines: list[str] = []
+    report_dir = chain.run_chain(params, reports, notebooks, log=lines.append)
+    assert re.fullmatch(r"\d{8}-\d{6}-tiny", report_dir.name)
+    timings = json.loads((report_dir / "timings.json").read_text())
+    assert list(timings) == list(chain.NOTEBOOKS)
+    assert all(entry["status"] == "ok" and entry["seconds"] > 0 for entry in timings.values())
+    for name in chain.NOTEBOOKS:
+        executed = nbformat.read(report_dir / name, as_version=4)
+        assert any("injected-parameters" in cell.metadata.get("tags", []) for cell in executed.cells)
+        html = (report_dir / name).with_suffix(".html").read_text()
+        assert report.count_embedded_figures(html) == 1, name
+    assert (reports / chain.LATEST).resolve() == report_dir.resolve()
+    assert sum("done in" in line for line in lines) == len(chain.NOTEBOOKS)
+    assert chain.PARAMS_ENV not in os.environ  # restored after the run
+
+
+def test_chain_stops_at_the_failing_notebook_and_names_it(tiny_chain, capsys):
+    notebooks, params, reports = tiny_chain
+    failing = nbformat.read(notebooks / "03_training.ipynb", as_version=4)
+    failing.cells[1].source = failing.cells[1].source.replace("fail_here = False", "fail_here = True")
+    nbformat.write(failing, notebooks / "03_training.ipynb")
+
+    assert chain.run_cli(params, reports, notebooks) == 1
+    message = capsys.readouterr().err
+    assert "notebook 03_training.ipynb failed: AssertionError: stopped on purpose" in message
+    assert "run `make pipeline` again to resume" in message
+    report_dir = (reports / chain.LATEST).resolve()
+    timings = json.loads((report_dir / "timings.json").read_text())
+    assert {name: entry["status"] for name, entry in timings.items()} == {
+        "01_preprocessing.ipynb": "ok",
+        "02_feature_extraction.ipynb": "ok",
+        "03_training.ipynb": "failed",
+    }
+    assert "stopped on purpose" in (report_dir / "03_training.html").read_text()  # partial report
+    assert not (report_dir / "04_colorization.ipynb").exists()
+
+
+def test_chain_can_start_at_a_later_notebook(tiny_chain):
+    notebooks, params, reports = tiny_chain
+    report_dir = chain.run_chain(params, reports, notebooks, start_at="05", log=lambda line: None)
+    assert sorted(path.name for path in report_dir.glob("*.html")) == ["05_results.html"]
+
+
+def test_missing_encoder_weights_stop_the_chain_before_any_notebook(tiny_chain, capsys):
+    notebooks, params, reports = tiny_chain
+    values = yaml.safe_load(params.read_text())
+    values["encoder_weights"] = str(params.parent / "no-such-vgg16.h5")
+    params.write_text(yaml.safe_dump(values))
+    assert chain.run_cli(params, reports, notebooks) == 2
+    assert "No encoder weights file" in capsys.readouterr().err
+    assert not reports.exists()
+
+
+def test_offline_imagenet_weights_stop_the_chain_before_any_notebook(tiny_chain, capsys, monkeypatch):
+    from colorlib import models
+
+    def offline(weights, image_size):
+        raise models.WeightsUnavailableError(models.weights_unavailable_message("offline"))
+
+    monkeypatch.setattr(models, "build_vgg16", offline)
+    notebooks, params, reports = tiny_chain
+    values = yaml.safe_load(params.read_text())
+    values["encoder_weights"] = "imagenet"
+    params.write_text(yaml.safe_dump(values))
+    assert chain.run_cli(params, reports, notebooks) == 2
+    assert models.VGG16_WEIGHTS_FILE in capsys.readouterr().err
+    assert not reports.exists()
+
+
+def test_unknown_parameter_in_the_file_is_refused_before_any_notebook(tiny_chain, capsys):
+    notebooks, params, reports = tiny_chain
+    params.write_text(params.read_text() + "epoch: 3\n")
+    assert chain.run_cli(params, reports, notebooks) == 2
+    assert "Unknown parameter(s) epoch" in capsys.readouterr().err
+    assert not reports.exists()
+
+
+def test_smoke_parameters_file_runs_anywhere():
+    """params/smoke.yaml must not need the ImageNet download (the chain is checked offline)."""
+    values = yaml.safe_load((chain.project_root() / "params" / "smoke.yaml").read_text())
+    assert values["encoder_weights"] is None
