@@ -88,7 +88,7 @@ class Params:
     def resolve(self, path: str | Path) -> Path:
         """A path from the parameters, made absolute against the project root."""
         path = Path(path).expanduser()
-        return path if path.is_absolute() else project_root() / path
+        return Path(os.path.normpath(path if path.is_absolute() else project_root() / path))
 
     @property
     def data_path(self) -> Path:

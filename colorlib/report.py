@@ -53,12 +53,14 @@ EMBEDDED_PNG = re.compile(r'<img[^>]+src="data:image/png;base64,[A-Za-z0-9+/=\s]
 EXTERNAL_RESOURCE = re.compile(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//', re.I)
 
 
-#: Start-up lines of TensorFlow's C++ runtime at INFO level (``I0000 00:00:17.. 123 port.cc:153] ...``)
-#: and absl's banner before them; TF_CPP_MIN_LOG_LEVEL does not hide them. Warnings and
-#: errors (``W``/``E`` lines) are kept.
+#: Start-up lines of TensorFlow's C++ runtime at INFO level (``I0000 00:00:17.. 123 port.cc:153] ...``),
+#: absl's banner before them, and the one error line every machine without an NVIDIA driver
+#: prints (``failed call to cuInit``); TF_CPP_MIN_LOG_LEVEL does not hide the first two.
+#: Every other warning and error (``W``/``E`` lines) is kept.
 RUNTIME_INFO_LINE = re.compile(
     r"^(?:WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|I\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*)\n?",
+    r"|I\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
+    r"|E\d{4} [\d:.]+\s+\d+ cuda_platform\.cc:\d+\] failed call to cuInit: .*)\n?",
     re.M,
 )
 

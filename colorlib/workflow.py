@@ -348,39 +348,46 @@ def _model_stamp(path: Path) -> dict[str, Any]:
     return {"model": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def _colorize_set(params: Params, inputs: list[str], out_dir: Path, progress: bool) -> list[Path]:
+    """Colorize ``inputs`` into ``out_dir`` unless the same model file already did."""
+    from colorlib import colorize
+
+    stamp = _model_stamp(require(run_paths(params).colorizer, NOTEBOOKS["model"]))
+    done_file = out_dir / "done.json"
+    if done_file.is_file():
+        done = read_json(done_file)
+        if done.get("stamp") == stamp and done.get("inputs") == inputs:
+            return [Path(path) for path in done["written"]]
+    if not inputs:
+        return []
+    report = colorize.colorize_files(
+        load_run_model(params), inputs, out_dir, batch_size=params.batch_size, progress=progress
+    )
+    print(f"{out_dir.name}: {report.summary()}")
+    write_json(
+        done_file,
+        {
+            "stamp": stamp,
+            "inputs": inputs,
+            "written": [str(path) for path in report.written],
+            "failed": report.failed,
+        },
+    )
+    return report.written
+
+
 def colorize_run(params: Params, progress: bool = True) -> dict[str, list[Path]]:
     """Colorize the held-back test photos and the real grayscale photos (``class 1``).
 
     Outputs go to ``outputs/test/`` and ``outputs/gray/`` with the input file names.
     A set already colorized by the same model file is not done again.
     """
-    from colorlib import colorize
-
-    paths = run_paths(params)
     split = load_split(params)
-    stamp = _model_stamp(require(paths.colorizer, NOTEBOOKS["model"]))
-    model = None
-    written: dict[str, list[Path]] = {}
-    for name in ("test", "gray"):
-        out_dir = paths.outputs_dir / name
-        done_file = out_dir / "done.json"
-        if done_file.is_file() and read_json(done_file).get("stamp") == stamp:
-            written[name] = [Path(path) for path in read_json(done_file)["written"]]
-            continue
-        if not split.get(name):
-            written[name] = []
-            continue
-        model = model or load_run_model(params)
-        report = colorize.colorize_files(
-            model, split[name], out_dir, batch_size=params.batch_size, progress=progress
-        )
-        print(f"{name}: {report.summary()}")
-        written[name] = report.written
-        write_json(
-            done_file,
-            {"stamp": stamp, "written": [str(path) for path in report.written], "failed": report.failed},
-        )
-    return written
+    outputs_dir = run_paths(params).outputs_dir
+    return {
+        name: _colorize_set(params, split.get(name, []), outputs_dir / name, progress)
+        for name in ("test", "gray")
+    }
 
 
 @dataclass
@@ -433,8 +440,6 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     Kodak24) too when it is set: it is colorized into ``outputs/benchmark/`` first.
     Writes ``metrics/summary.json`` and per-image CSV files.
     """
-    from colorlib import colorize, data
-
     paths = run_paths(params)
     split = load_split(params)
     outputs = colorize_run(params, progress=progress)
@@ -444,10 +449,7 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
         bench_dir = params.resolve(params.benchmark)
         truths = [str(path) for path in data.list_images(bench_dir)]
         out_dir = paths.outputs_dir / "benchmark" / bench_dir.name
-        report = colorize.colorize_files(
-            load_run_model(params), truths, out_dir, batch_size=params.batch_size, progress=progress
-        )
-        sets[bench_dir.name] = (truths, report.written)
+        sets[bench_dir.name] = (truths, _colorize_set(params, truths, out_dir, progress))
     for set_name, (truths, predictions) in sets.items():
         results = _score_set(params, set_name, truths, predictions, evaluation.mean_ab, progress)
         evaluation.results[set_name] = results
