@@ -37,7 +37,7 @@ import keras
 import numpy as np
 from PIL import Image
 
-from colorlib import features, inputs, models
+from colorlib import featuredata, features, featurestore, inputs, models
 from colorlib.config import COLOR_CLASS_DIR, SEED, shared_data_dir
 from colorlib.data import list_images
 from colorlib.lab import split_lab
@@ -154,7 +154,7 @@ def run_child(kind: str, arguments: dict) -> dict:
         seconds = time.perf_counter() - start
     elif kind == "train-memory":
         index = features.FeatureIndex.load(arguments["index"])
-        dataset = features.FeatureDataset(index, arguments["batch"], seed=SEED)
+        dataset = featuredata.FeatureDataset(index, arguments["batch"], seed=SEED)
         decoder = models.compile_model(models.build_decoder(index.image_size))
         start = time.perf_counter()
         decoder.fit(dataset, epochs=1, verbose=0)
@@ -166,12 +166,12 @@ def run_child(kind: str, arguments: dict) -> dict:
 
 def synthetic_cache(work: Path, size: int, counts: tuple[int, ...]) -> dict[int, Path]:
     """Cache entries with random float16 features written straight into the store format."""
-    store = features.FeatureStore(work / "synthetic-cache")
+    store = featurestore.FeatureStore(work / "synthetic-cache")
     rng = np.random.default_rng(SEED)
     side = size // 32
     entries = []
-    for first in range(0, max(counts), features.SHARD_ROWS):
-        rows = min(features.SHARD_ROWS, max(counts) - first)
+    for first in range(0, max(counts), featurestore.SHARD_ROWS):
+        rows = min(featurestore.SHARD_ROWS, max(counts) - first)
         metas = [{"key": f"{first + i:064x}", "source": "synthetic"} for i in range(rows)]
         feats = rng.random((rows, side, side, 512), dtype=np.float32).astype(np.float16)
         ab = (rng.random((rows, size, size, 2), dtype=np.float32) - 0.5).astype(np.float16)
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         print("[2/5] training epochs from the cache and on the fly ...", flush=True)
         keras.utils.set_random_seed(SEED)
         decoder = models.compile_model(models.build_decoder(size))
-        cached = fit_epoch_time(decoder, features.FeatureDataset(index, batch, seed=SEED))
+        cached = fit_epoch_time(decoder, featuredata.FeatureDataset(index, batch, seed=SEED))
         keras.utils.set_random_seed(SEED)
         colorizer = models.build_colorizer(encoder, models.build_decoder(size))
         on_the_fly = fit_epoch_time(colorizer, inputs.LabImageDataset(paths, size, batch, seed=SEED))

@@ -11,7 +11,9 @@ Modules, one concern each:
 - :mod:`colorlib.augment`    seeded rotation and flips
 - :mod:`colorlib.models`     the frozen VGG16 encoder, the decoder, the full model
 - :mod:`colorlib.inputs`     parallel image loading and batching (the input pipeline)
-- :mod:`colorlib.features`   the on-disk cache of encoder features
+- :mod:`colorlib.featurestore` the on-disk cache of encoder features (content-addressed shards)
+- :mod:`colorlib.features`   extracting encoder features into the cache; run indexes
+- :mod:`colorlib.featuredata` streaming cached features to training
 - :mod:`colorlib.training`   training with checkpoints, logs and resume
 - :mod:`colorlib.colorize`   colorizing photos at their full resolution
 - :mod:`colorlib.metrics`    PSNR, SSIM, colorfulness, AuC of the ab error

@@ -36,7 +36,7 @@ i+2n, ... of every split and saves ``<split>.part-i-of-n.json`` in the run's
 ``features/`` folder; the last one to finish merges the parts into ``<split>.json``
 (:func:`colorlib.features.merge_run_indexes` does it on demand). With a shared
 ``data/cache/features`` store nothing else is needed; with separate stores, copy them into
-one with :func:`colorlib.features.merge_stores` and merge the indexes with its folder.
+one with :func:`colorlib.featurestore.merge_stores` and merge the indexes with its folder.
 """
 
 from __future__ import annotations

@@ -1,47 +1,33 @@
-"""The feature cache: encoder features computed once per image and augmentation view.
+"""Feature extraction: encoder features computed once per image and augmentation view.
 
 The encoder is frozen, so its output for an image never changes: it is computed once,
-stored as float16, and training reads it back instead of running VGG16 every epoch.
+stored as float16 in the shard store of :mod:`colorlib.featurestore`, and training reads
+it back (:mod:`colorlib.featuredata`) instead of running VGG16 every epoch.
 
 **Entries.** One entry is one view of one image: view 0 is the photo itself, views
 1..K-1 are :func:`colorlib.augment.view_params` of the image's content hash. The
 augmentation is applied to the resized RGB before :func:`colorlib.lab.split_lab`, so
-the encoder input (L) and the target (ab) stay aligned. An entry's key is the SHA-256
-of (image content hash, image size, augmentation, encoder weights fingerprint, colorlib
-version): a changed image, size, augmentation or encoder makes new keys, so exactly the
-entries that changed are computed again and the rest are reused.
-
-**The store** (default ``data/cache/features/``) is content-addressed and shared by runs::
-
-    shards/<id>.features.npy   float16 (N, S/32, S/32, 512)   encoder features
-    shards/<id>.ab.npy         float16 (N, S, S, 2)            ab targets in [-1, 1]
-    shards/<id>.json           the shard's manifest: per entry its key, image SHA-256, image
-                               size, augmentation, encoder fingerprint, colorlib version and
-                               source path; per file its SHA-256, shape and dtype
-
-Every file is written atomically and the manifest last, so it commits the shard. A
-shard whose files fail their checksum (damaged, truncated) is reported in one line and
-extracted again; it is never read silently. Workers never write the same file, so
-several may extract into one store at once.
+the encoder input (L) and the target (ab) stay aligned. An entry's key
+(:func:`colorlib.featurestore.entry_key`) is the SHA-256 of (image content hash, image
+size, augmentation, encoder weights fingerprint, colorlib version): a changed image,
+size, augmentation or encoder makes new keys, so exactly the entries that changed are
+computed again and the rest are reused.
 
 **Run indexes.** :class:`FeatureIndex` lists the entries of one split of a run, in order;
 they are saved as ``data/runs/<run>/features/<split>.json`` (notebook 02) and read back
-as :class:`FeatureDataset`, a ``keras.utils.PyDataset`` streaming ``(features, ab)``
-batches with positional reads, so memory does not grow with the dataset (notebook 03).
+as :class:`colorlib.featuredata.FeatureDataset` (notebook 03).
 
 **Several workers.** ``shard="i/n"`` makes worker i extract every n-th image (positions
 i, i+n, ...) and save ``<split>.part-i-of-n.json``; :func:`merge_run_indexes` joins the
 parts into ``<split>.json`` (the last worker to finish does it). Workers with separate
-stores copy theirs into one with :func:`merge_stores` first.
+stores copy theirs into one with :func:`colorlib.featurestore.merge_stores` first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,50 +38,20 @@ import numpy as np
 from tqdm import tqdm
 
 from colorlib import __version__, augment
-from colorlib.config import (
-    BATCH_SIZE,
-    ENCODER_CHANNELS,
-    ENCODER_STRIDE,
-    ROTATION_DEGREES,
-    SEED,
-    project_root,
-)
+from colorlib.config import BATCH_SIZE, ROTATION_DEGREES, SEED
 from colorlib.data import file_hash, load_resized
-from colorlib.inputs import LoadReport, NpyRows, map_images
-from colorlib.io import atomic_write, read_json, write_json
+from colorlib.featurestore import FORMAT, SHARD_ROWS, FeatureStore, entry_key
+from colorlib.inputs import LoadReport, map_images
+from colorlib.io import read_json, write_json
 from colorlib.lab import split_lab
 from colorlib.models import weights_fingerprint
 
-#: Entries per shard file (at 256×256 a row is 64 KiB of features plus 256 KiB of ab).
-SHARD_ROWS = 128
-#: Version of the shard manifest and index formats.
-FORMAT = 1
 #: Training splits get ``views`` views per image; the others only view 0.
 AUGMENTED_SPLITS = ("train",)
 #: What parts of one extraction share: parts that differ in these are never merged.
 EXTRACTION_SETTINGS = (
     "image_size", "encoder", "views", "seed", "max_rotation", "colorlib_version", "paths_digest"
 )  # fmt: skip
-
-_verified: dict[tuple[str, int, int, int], str] = {}
-
-
-def default_cache_dir(data_dir: Path | str = "data") -> Path:
-    """The shared store ``<data_dir>/cache/features`` (``data_dir`` relative to the project)."""
-    data_dir = Path(data_dir).expanduser()
-    return (data_dir if data_dir.is_absolute() else project_root() / data_dir) / "cache" / "features"
-
-
-def entry_key(image_sha256: str, image_size: int, params: augment.AugmentParams, encoder_id: str) -> str:
-    """The content address of one entry (see the module docstring)."""
-    identity = {
-        "image_sha256": image_sha256,
-        "image_size": int(image_size),
-        "augment": params.as_dict(),
-        "encoder": encoder_id,
-        "colorlib_version": __version__,
-    }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
 def parse_part(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -111,101 +67,6 @@ def parse_part(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
     if count < 1 or not 0 <= index < count:
         raise ValueError(f"Shard {index}/{count} does not exist: I must be 0 to N-1 and N >= 1.")
     return index, count
-
-
-def _sha256(path: Path) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime, inode) within this process."""
-    stat = path.stat()
-    token = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    if token not in _verified:
-        _verified[token] = file_hash(path)
-    return _verified[token]
-
-
-class FeatureStore:
-    """The content-addressed shard store in ``root`` (see the module docstring)."""
-
-    def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root is not None else default_cache_dir()
-        self.shards_dir = self.root / "shards"
-
-    def files(self, shard_id: str) -> tuple[Path, Path, Path]:
-        """``(features .npy, ab .npy, manifest .json)`` of a shard."""
-        base = self.shards_dir / shard_id
-        return Path(f"{base}.features.npy"), Path(f"{base}.ab.npy"), Path(f"{base}.json")
-
-    def shard_ids(self) -> list[str]:
-        """Every committed shard (one with a manifest), sorted."""
-        if not self.shards_dir.is_dir():
-            return []
-        return sorted(p.stem for p in self.shards_dir.glob("*.json") if not p.name.startswith("."))
-
-    def shard_manifest(self, shard_id: str) -> dict[str, Any]:
-        return read_json(self.files(shard_id)[2])
-
-    def verify(self, shard_id: str) -> str | None:
-        """None when the shard's files match their checksums, else the reason they do not."""
-        try:
-            manifest = self.shard_manifest(shard_id)
-            described = manifest["files"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            return f"its manifest cannot be read ({error})"
-        for name, path in zip(("features", "ab"), self.files(shard_id)[:2], strict=True):
-            if not path.is_file():
-                return f"the {name} file is missing"
-            if _sha256(path) != described[name]["sha256"]:
-                return f"the {name} file fails its SHA-256 checksum (damaged or truncated)"
-        return None
-
-    def remove(self, shard_id: str) -> None:
-        for path in self.files(shard_id):
-            path.unlink(missing_ok=True)
-
-    def lookup(self) -> dict[str, tuple[str, int]]:
-        """``{entry key: (shard id, row)}`` over the whole store."""
-        found: dict[str, tuple[str, int]] = {}
-        for shard_id in self.shard_ids():
-            try:
-                entries = self.shard_manifest(shard_id)["entries"]
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                tqdm.write(f"damaged shard {shard_id}: its manifest cannot be read ({error}); removed")
-                self.remove(shard_id)
-                continue
-            for row, entry in enumerate(entries):
-                found.setdefault(entry["key"], (shard_id, row))
-        return found
-
-    def manifest(self) -> dict[str, Any]:
-        """The whole store as one mapping: ``{"shards": {id: manifest}, "entries": {key: entry}}``."""
-        shards = {shard_id: self.shard_manifest(shard_id) for shard_id in self.shard_ids()}
-        entries = {
-            entry["key"]: {**entry, "shard": shard_id, "row": row}
-            for shard_id, shard in shards.items()
-            for row, entry in enumerate(shard["entries"])
-        }
-        return {"format": FORMAT, "root": str(self.root), "shards": shards, "entries": entries}
-
-    def write(self, entries: list[dict[str, Any]], features: np.ndarray, ab: np.ndarray) -> str:
-        """Store one shard (float16 arrays, one row per entry); returns its id."""
-        if not len(entries) == len(features) == len(ab):
-            raise ValueError("A shard needs as many feature and ab rows as entries.")
-        shard_id = hashlib.sha256("".join(e["key"] for e in entries).encode()).hexdigest()[:32]
-        features_path, ab_path, manifest_path = self.files(shard_id)
-        described = {}
-        for name, path, array in (("features", features_path, features), ("ab", ab_path, ab)):
-            with atomic_write(path) as temporary:
-                np.save(temporary, np.ascontiguousarray(array, dtype=np.float16))
-            described[name] = {
-                "file": path.name,
-                "sha256": _sha256(path),
-                "shape": list(array.shape),
-                "dtype": "float16",
-            }
-        write_json(
-            manifest_path,
-            {"format": FORMAT, "id": shard_id, "rows": len(entries), "files": described, "entries": entries},
-        )
-        return shard_id
 
 
 @dataclass
@@ -425,7 +286,8 @@ def merge_indexes(indexes: Sequence[FeatureIndex], cache_dir: Path | str | None 
     """Join the parts ``i/n`` of one extraction into the index a single extraction gives.
 
     All n parts must be present, made with the same settings and encoder. ``cache_dir``
-    replaces their store (after :func:`merge_stores` copied separate stores into one).
+    replaces their store (after :func:`colorlib.featurestore.merge_stores` copied separate stores
+    into one).
     """
     if not indexes:
         raise ValueError("merge_indexes needs at least one index.")
@@ -464,26 +326,6 @@ def merge_indexes(indexes: Sequence[FeatureIndex], cache_dir: Path | str | None 
         part=None,
         stats=stats,
     )
-
-
-def merge_stores(sources: Sequence[Path | str], destination: Path | str) -> int:
-    """Copy the verified shards of other stores into ``destination``; returns how many were new."""
-    target = FeatureStore(destination)
-    target.shards_dir.mkdir(parents=True, exist_ok=True)
-    copied = 0
-    for source in map(FeatureStore, sources):
-        for shard_id in source.shard_ids():
-            if shard_id in target.shard_ids() and target.verify(shard_id) is None:
-                continue
-            reason = source.verify(shard_id)
-            if reason:
-                tqdm.write(f"damaged shard {source.files(shard_id)[2]}: {reason}; not copied")
-                continue
-            for origin, goal in zip(source.files(shard_id), target.files(shard_id), strict=True):
-                with atomic_write(goal) as temporary:
-                    shutil.copyfile(origin, temporary)
-            copied += 1
-    return copied
 
 
 def index_path(features_dir: Path | str, split: str, part: tuple[int, int] | None = None) -> Path:
@@ -582,101 +424,3 @@ def load_run_indexes(
             )
         indexes[split] = FeatureIndex.load(path)
     return indexes
-
-
-class FeatureDataset(keras.utils.PyDataset):
-    """Cached batches ``(features float32 (B, S/32, S/32, 512), ab float32 (B, S, S, 2))``.
-
-    Rows are read with positional reads for each batch, so resident memory stays
-    flat however many entries the index holds. With ``shuffle`` the order is a new
-    permutation every epoch, drawn from ``seed`` and the epoch number. With
-    ``verify``, every shard's checksums are checked once when the dataset is made.
-    """
-
-    def __init__(
-        self,
-        index: FeatureIndex,
-        batch_size: int = BATCH_SIZE,
-        shuffle: bool = True,
-        seed: int = SEED,
-        verify: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if not len(index):
-            raise ValueError("The feature index has no entries; extract features first.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        store = FeatureStore(index.cache_dir)
-        shard_ids = sorted({entry["shard"] for entry in index.entries})
-        number = {shard_id: n for n, shard_id in enumerate(shard_ids)}
-        self._shard = np.array([number[entry["shard"]] for entry in index.entries], dtype=np.int32)
-        self._row = np.array([entry["row"] for entry in index.entries], dtype=np.int64)
-        keys = [entry["key"] for entry in index.entries]
-        self._features: list[NpyRows] = []
-        self._ab: list[NpyRows] = []
-        for n, shard_id in enumerate(shard_ids):
-            problem = store.verify(shard_id) if verify else None
-            try:
-                stored = [entry["key"] for entry in store.shard_manifest(shard_id)["entries"]]
-            except FileNotFoundError:
-                problem = "it is missing"
-            if not problem:
-                rows = np.flatnonzero(self._shard == n)
-                if any(self._row[i] >= len(stored) or stored[self._row[i]] != keys[i] for i in rows):
-                    problem = "it holds other entries than the index says"
-            if problem:
-                raise ValueError(
-                    f"Shard {shard_id} of the feature cache in {store.root} cannot be used: "
-                    f"{problem}. Run the extraction again (notebook 02 or `colorlib extract`) to "
-                    "rebuild it."
-                )
-            features_path, ab_path, _ = store.files(shard_id)
-            self._features.append(NpyRows(features_path))
-            self._ab.append(NpyRows(ab_path))
-        side = index.image_size // ENCODER_STRIDE
-        self.feature_shape = (side, side, ENCODER_CHANNELS)
-        self.ab_shape = (index.image_size, index.image_size, 2)
-        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
-        self.epoch = 0
-        self._order = self._permutation()
-
-    def _permutation(self) -> np.ndarray:
-        if not self.shuffle:
-            return np.arange(len(self._row))
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self._row))
-
-    @property
-    def num_entries(self) -> int:
-        return len(self._row)
-
-    def __len__(self) -> int:
-        return -(-len(self._row) // self.batch_size)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        if not 0 <= index < len(self):
-            raise IndexError(f"Batch {index} is outside 0..{len(self) - 1}.")
-        chosen = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        shards, rows = self._shard[chosen], self._row[chosen]
-        features = np.empty((len(chosen), *self.feature_shape), dtype=np.float16)
-        ab = np.empty((len(chosen), *self.ab_shape), dtype=np.float16)
-        for shard in np.unique(shards):
-            where = np.flatnonzero(shards == shard)
-            features[where] = self._features[shard].read(rows[where])
-            ab[where] = self._ab[shard].read(rows[where])
-        return features.astype(np.float32), ab.astype(np.float32)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order = self._permutation()
-
-
-def run_datasets(
-    features_dir: Path | str, batch_size: int = BATCH_SIZE, seed: int = SEED, **kwargs: Any
-) -> dict[str, FeatureDataset]:
-    """``{"train": shuffled FeatureDataset, "validation": in order}`` from a run's saved indexes."""
-    indexes = load_run_indexes(features_dir)
-    return {
-        split: FeatureDataset(index, batch_size, shuffle=split in AUGMENTED_SPLITS, seed=seed, **kwargs)
-        for split, index in indexes.items()
-    }

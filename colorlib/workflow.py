@@ -292,7 +292,7 @@ def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
     colorizer (L -> ab) as ``model/colorizer.keras``. Returns a
     :class:`colorlib.training.TrainResult`.
     """
-    from colorlib import distribute, features, models, training
+    from colorlib import distribute, featuredata, features, models, training
 
     paths = run_paths(params)
     require(features.index_path(paths.features_dir, "train"), NOTEBOOKS["features"])
@@ -305,7 +305,7 @@ def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
         training.clear(paths.model_dir)
     write_json(signature_file, signature)
 
-    datasets = features.run_datasets(paths.features_dir, params.batch_size, params.seed)
+    datasets = featuredata.run_datasets(paths.features_dir, params.batch_size, params.seed)
 
     def new_decoder():
         return models.compile_model(models.build_decoder(params.image_size), params.learning_rate)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import __version__, augment, features, models
+from colorlib import __version__, augment, featuredata, features, featurestore, models
 from colorlib.data import file_hash, load_resized
 from colorlib.lab import split_lab
 
@@ -98,7 +98,7 @@ def test_other_encoder_weights_or_size_invalidate(photos, encoder, tmp_path):
 
 def test_manifest_records_what_identifies_an_entry(photos, encoder, tmp_path):
     index = extract(photos[:1], encoder, tmp_path / "cache")
-    manifest = features.FeatureStore(tmp_path / "cache").manifest()
+    manifest = featurestore.FeatureStore(tmp_path / "cache").manifest()
     entry = manifest["entries"][index.entries[1]["key"]]
     assert entry["image_sha256"] == file_hash(photos[0])
     assert entry["image_size"] == SIZE and entry["colorlib_version"] == __version__
@@ -112,7 +112,7 @@ def test_manifest_records_what_identifies_an_entry(photos, encoder, tmp_path):
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
 def test_damaged_shard_is_detected_and_rebuilt(photos, encoder, tmp_path, capsys, damage):
     first = extract(photos, encoder, tmp_path / "cache")
-    store = features.FeatureStore(tmp_path / "cache")
+    store = featurestore.FeatureStore(tmp_path / "cache")
     shard_id = first.entries[0]["shard"]
     target = store.files(shard_id)[0]
     data = bytearray(target.read_bytes())
@@ -122,20 +122,20 @@ def test_damaged_shard_is_detected_and_rebuilt(photos, encoder, tmp_path, capsys
         data = data[: len(data) // 2]
     target.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="fails its SHA-256"):
-        features.FeatureDataset(first, batch_size=4)
+        featuredata.FeatureDataset(first, batch_size=4)
     capsys.readouterr()
     second = extract(photos, encoder, tmp_path / "cache")
     assert f"damaged shard {store.files(shard_id)[2]}" in capsys.readouterr().out
     assert second.stats["rebuilt_shards"] == 1 and second.stats["computed"] == 10
-    reference = features.FeatureDataset(extract(photos, encoder, tmp_path / "fresh"), 10, shuffle=False)
+    reference = featuredata.FeatureDataset(extract(photos, encoder, tmp_path / "fresh"), 10, shuffle=False)
     np.testing.assert_allclose(
-        features.FeatureDataset(second, 10, shuffle=False)[0][0], reference[0][0], rtol=1e-2, atol=1e-3
+        featuredata.FeatureDataset(second, 10, shuffle=False)[0][0], reference[0][0], rtol=1e-2, atol=1e-3
     )
 
 
 def test_stream_matches_direct_computation(photos, encoder, tmp_path):
     index = extract(photos, encoder, tmp_path / "cache")
-    dataset = features.FeatureDataset(index, batch_size=4, shuffle=False)
+    dataset = featuredata.FeatureDataset(index, batch_size=4, shuffle=False)
     assert len(dataset) == 3 and dataset.num_entries == 10
     x, y = dataset[0]
     assert x.shape == (4, SIZE // 32, SIZE // 32, 512) and x.dtype == np.float32
@@ -152,10 +152,10 @@ def test_stream_matches_direct_computation(photos, encoder, tmp_path):
 
 def test_shuffle_is_seeded_and_changes_every_epoch(photos, encoder, tmp_path):
     index = extract(photos, encoder, tmp_path / "cache")
-    ordered = np.concatenate([batch[1] for batch in features.FeatureDataset(index, 10, shuffle=False)])
+    ordered = np.concatenate([batch[1] for batch in featuredata.FeatureDataset(index, 10, shuffle=False)])
 
     def epoch_orders(seed: int) -> list[list[int]]:
-        dataset = features.FeatureDataset(index, 10, shuffle=True, seed=seed)
+        dataset = featuredata.FeatureDataset(index, 10, shuffle=True, seed=seed)
         orders = []
         for _ in range(2):
             y = dataset[0][1]
@@ -182,8 +182,8 @@ def test_worker_parts_merge_into_a_single_extraction(photos, encoder, tmp_path):
     assert [[e[f] for f in fields] for e in merged.entries] == [
         [e[f] for f in fields] for e in single.entries
     ]
-    a = features.FeatureDataset(merged, 10, shuffle=False)[0]
-    b = features.FeatureDataset(single, 10, shuffle=False)[0]
+    a = featuredata.FeatureDataset(merged, 10, shuffle=False)[0]
+    b = featuredata.FeatureDataset(single, 10, shuffle=False)[0]
     np.testing.assert_allclose(a[0], b[0], rtol=1e-2, atol=1e-3)
     np.testing.assert_array_equal(a[1], b[1])
 
@@ -192,10 +192,10 @@ def test_separate_worker_stores_merge(photos, encoder, tmp_path):
     parts = [extract(photos, encoder, tmp_path / f"worker{i}", shard=(i, 2)) for i in range(2)]
     with pytest.raises(ValueError, match="different stores"):
         features.merge_indexes(parts)
-    copied = features.merge_stores([tmp_path / "worker0", tmp_path / "worker1"], tmp_path / "all")
+    copied = featurestore.merge_stores([tmp_path / "worker0", tmp_path / "worker1"], tmp_path / "all")
     assert copied == 2
     merged = features.merge_indexes(parts, cache_dir=tmp_path / "all")
-    assert features.FeatureDataset(merged, 4).num_entries == 10
+    assert featuredata.FeatureDataset(merged, 4).num_entries == 10
 
 
 def test_run_splits_save_load_and_train(photos, encoder, tmp_path, capsys):
@@ -207,7 +207,7 @@ def test_run_splits_save_load_and_train(photos, encoder, tmp_path, capsys):
         )
     loaded = features.load_run_indexes(run)
     assert len(loaded["train"]) == 6 and len(loaded["validation"]) == 2
-    datasets = features.run_datasets(run, batch_size=4)
+    datasets = featuredata.run_datasets(run, batch_size=4)
     assert datasets["train"].shuffle and not datasets["validation"].shuffle
     decoder = models.compile_model(models.build_decoder(SIZE))
     history = decoder.fit(datasets["train"], validation_data=datasets["validation"], epochs=1, verbose=0)
