@@ -79,7 +79,13 @@ def check_encoder_weights(params: Params) -> None:
         return
     from colorlib import models  # imports Keras: only when weights must be checked
 
-    models.build_vgg16(params.encoder_weights, ENCODER_STRIDE)
+    try:
+        models.build_vgg16(params.encoder_weights, ENCODER_STRIDE)
+    except models.WeightsUnavailableError as error:
+        raise models.WeightsUnavailableError(
+            f"{error} To check the whole chain without them (random encoder weights, about a "
+            "minute): make pipeline PARAMS=params/smoke.yaml"
+        ) from None
 
 
 @contextlib.contextmanager
