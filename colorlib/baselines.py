@@ -22,31 +22,16 @@ from tqdm import tqdm
 from colorlib.config import IMAGE_SIZE, PIXEL_MAX
 from colorlib.data import ImageLoadError, load_resized, load_rgb, resize_rgb
 from colorlib.io import atomic_write
-from colorlib.lab import lab_to_rgb_fast, rgb_to_lab_fast
+from colorlib.lab import check_rgb8, lab_to_rgb_fast, rgb_to_lab_fast, to_uint8
 from colorlib.metrics import EvaluationResult, evaluate
 
 #: Baseline methods of :func:`write_baseline_predictions`, and their names in result tables.
 BASELINE_LABELS = {"gray": "gray", "mean_ab": "mean ab"}
 
 
-def _check_rgb8(rgb: np.ndarray) -> np.ndarray:
-    rgb = np.asarray(rgb)
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3:
-        raise ValueError(
-            f"Expected 8-bit RGB, uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}. "
-            "Load images with colorlib.data.load_rgb."
-        )
-    return rgb
-
-
-def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    """Float RGB in [0, 1] -> uint8, rounded."""
-    return np.clip(np.rint(rgb * PIXEL_MAX), 0, PIXEL_MAX).astype(np.uint8)
-
-
 def _with_constant_ab(rgb: np.ndarray, a: float, b: float) -> np.ndarray:
     """uint8 (H, W, 3) -> float32 RGB [0, 1] with the same L and CIE ab = (a, b) everywhere."""
-    lab = rgb_to_lab_fast(_check_rgb8(rgb).astype(np.float32) / np.float32(PIXEL_MAX))
+    lab = rgb_to_lab_fast(check_rgb8(rgb).astype(np.float32) / np.float32(PIXEL_MAX))
     lab[..., 1] = a
     lab[..., 2] = b
     return lab_to_rgb_fast(lab)
@@ -61,7 +46,7 @@ def gray_prediction(rgb: np.ndarray) -> np.ndarray:
     """
     rgb = _with_constant_ab(rgb, 0.0, 0.0)
     gray = rgb.mean(axis=-1, keepdims=True)
-    return _to_uint8(np.repeat(gray, 3, axis=-1))
+    return to_uint8(np.repeat(gray, 3, axis=-1))
 
 
 def mean_ab_prediction(rgb: np.ndarray, mean_ab: Sequence[float]) -> np.ndarray:
@@ -73,7 +58,7 @@ def mean_ab_prediction(rgb: np.ndarray, mean_ab: Sequence[float]) -> np.ndarray:
     values = np.asarray(mean_ab, dtype=np.float64)
     if values.shape != (2,) or not np.all(np.isfinite(values)):
         raise ValueError(f"mean_ab must be two finite numbers (a, b), got {mean_ab!r}.")
-    return _to_uint8(_with_constant_ab(rgb, float(values[0]), float(values[1])))
+    return to_uint8(_with_constant_ab(rgb, float(values[0]), float(values[1])))
 
 
 def mean_ab(
@@ -89,7 +74,7 @@ def mean_ab(
     pixels = skipped = 0
     for item in tqdm(images, desc="mean ab", unit="image", disable=not progress):
         if isinstance(item, np.ndarray):
-            rgb = resize_rgb(_check_rgb8(item), image_size)
+            rgb = resize_rgb(check_rgb8(item), image_size)
         else:
             try:
                 rgb = load_resized(item, image_size)
@@ -132,7 +117,7 @@ def write_baseline_predictions(
             tqdm.write(f"skipped {path}: another input has the stem '{path.stem}'", file=sys.stderr)
             continue
         try:
-            rgb = load_rgb(path) if size is None else _to_uint8(load_resized(path, size))
+            rgb = load_rgb(path) if size is None else to_uint8(load_resized(path, size))
         except ImageLoadError as error:
             tqdm.write(f"skipped {error.path}: {error.reason}", file=sys.stderr)
             continue

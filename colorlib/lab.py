@@ -37,6 +37,22 @@ def _check_rgb(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32, copy=False)
 
 
+def check_rgb8(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """``image`` as an array if it is 8-bit RGB, ``uint8 (H, W, 3)``; else a ValueError naming it."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(
+            f"The {name} must be 8-bit RGB, uint8 (H, W, 3); got {image.dtype} {image.shape}. "
+            "Load it with colorlib.data.load_rgb."
+        )
+    return image
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """Float RGB in [0, 1] -> ``uint8``, rounded to the nearest 8-bit value and clipped."""
+    return np.clip(np.rint(np.asarray(rgb) * PIXEL_MAX), 0, PIXEL_MAX).astype(np.uint8)
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """RGB float in [0, 1], ``(..., H, W, 3)`` -> CIE LAB float32 (L in [0, 100], ab about ±128)."""
     return color.rgb2lab(_check_rgb(rgb), channel_axis=-1).astype(np.float32, copy=False)

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from colorlib.config import IMAGE_SIZE, PIXEL_MAX
 from colorlib.data import ImageLoadError, is_grayscale, list_images, open_image
 from colorlib.io import atomic_write, write_json
-from colorlib.lab import rgb_to_lab_fast
+from colorlib.lab import check_rgb8, rgb_to_lab_fast
 
 #: PSNR given to identical images (whose PSNR is infinite), and the most any image gets, in dB.
 PSNR_CAP_DB = 100.0
@@ -63,18 +63,8 @@ METRIC_TITLES = {
 }
 
 
-def _check_rgb8(image: np.ndarray, name: str = "image") -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(
-            f"The {name} must be 8-bit RGB, uint8 (H, W, 3); got {image.dtype} {image.shape}. "
-            "Load it with colorlib.data.load_rgb."
-        )
-    return image
-
-
 def _check_pair(truth: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    truth, pred = _check_rgb8(truth, "truth"), _check_rgb8(pred, "prediction")
+    truth, pred = check_rgb8(truth, "truth"), check_rgb8(pred, "prediction")
     if truth.shape != pred.shape:
         raise ValueError(
             f"Truth {truth.shape} and prediction {pred.shape} differ in size; resize both first."
@@ -106,7 +96,7 @@ def colorfulness(rgb: np.ndarray) -> float:
     ``yb = |(R + G) / 2 - B|``, ``CF = sqrt(σrg² + σyb²) + 0.3 sqrt(μrg² + μyb²)``
     with population standard deviations over all pixels.
     """
-    values = _check_rgb8(rgb).astype(np.float64)
+    values = check_rgb8(rgb).astype(np.float64)
     red, green, blue = values[..., 0], values[..., 1], values[..., 2]
     rg = np.abs(red - green)
     yb = np.abs(0.5 * (red + green) - blue)

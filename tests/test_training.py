@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from colorlib import lab, metrics, training
-from colorlib.config import PIXEL_MAX, SEED
+from colorlib.config import SEED
 
 SIZE = 64
 #: CIE (a, b) of the two texture classes: striped regions are red, dotted regions are blue.
@@ -51,10 +51,6 @@ def texture_dataset(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
     return rgb, l_norm, ab_norm
 
 
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(rgb * PIXEL_MAX), 0, PIXEL_MAX).astype(np.uint8)
-
-
 @pytest.mark.slow
 def test_short_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) -> None:
     """End to end through LAB, normalization and reconstruction: colour follows texture."""
@@ -85,9 +81,9 @@ def test_short_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) 
     model_rgb = lab.merge_lab(test_l, predicted_ab)
     gray_rgb = lab.gray_rgb_from_l(test_l)
 
-    truth = to_uint8(test_rgb)
-    model_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, to_uint8(model_rgb), strict=True)])
-    gray_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, to_uint8(gray_rgb), strict=True)])
+    truth = lab.to_uint8(test_rgb)
+    model_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, lab.to_uint8(model_rgb), strict=True)])
+    gray_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, lab.to_uint8(gray_rgb), strict=True)])
     print(f"held-out PSNR: model {model_psnr:.2f} dB, gray baseline {gray_psnr:.2f} dB")
     assert model_psnr > gray_psnr + 3.0
     assert result.history["val_loss"][-1] < result.history["val_loss"][0]
