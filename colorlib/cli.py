@@ -100,7 +100,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from colorlib import workflow
 
     params = _params_from_args(args)
-    workflow.prepare_dataset(params)
+    print(workflow.prepare_dataset(params).summary())
     encoder = workflow.build_run_encoder(params)
     workflow.extract_run_features(params, encoder, shard=None)
     # One line per epoch when the output goes to a file or a pipe, a live bar in a terminal.
@@ -118,7 +118,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     from colorlib import workflow
 
     params = _params_from_args(args)
-    workflow.prepare_dataset(params)
+    print(workflow.prepare_dataset(params).summary())
     encoder = workflow.build_run_encoder(params)
     workflow.extract_run_features(params, encoder, shard=args.shard)
     return 0

@@ -108,15 +108,19 @@ class PreparedDataset:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     grayscale_in_color: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
-        """A few lines with the counts, for the notebook and the command line."""
+    def summary(self, show: int = 5) -> str:
+        """A few lines with the counts, naming up to ``show`` grayscale photos left out of training."""
         sizes = ", ".join(f"{name} {len(files)}" for name, files in self.split.items())
-        return (
-            f"{self.dataset.describe()}\n"
-            f"split: {sizes}\n"
+        lines = [
+            self.dataset.describe(),
+            f"split: {sizes}",
             f"left out: {len(self.skipped)} unreadable files, "
-            f"{len(self.grayscale_in_color)} grayscale photos found among the colour ones"
-        )
+            f"{len(self.grayscale_in_color)} grayscale photos found among the colour ones",
+        ]
+        lines += [f"  grayscale, not used for training: {path}" for path in self.grayscale_in_color[:show]]
+        if len(self.grayscale_in_color) > show:
+            lines.append(f"  ... and {len(self.grayscale_in_color) - show} more, listed in dataset.json")
+        return "\n".join(lines)
 
 
 def dataset_root(params: Params) -> Path:
