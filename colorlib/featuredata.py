@@ -18,7 +18,7 @@ import numpy as np
 from colorlib.config import BATCH_SIZE, ENCODER_CHANNELS, ENCODER_STRIDE, SEED
 from colorlib.features import AUGMENTED_SPLITS, FeatureIndex, load_run_indexes
 from colorlib.featurestore import FeatureStore
-from colorlib.inputs import NpyRows
+from colorlib.inputs import NpyRows, epoch_order
 
 
 class FeatureDataset(keras.utils.PyDataset):
@@ -79,9 +79,7 @@ class FeatureDataset(keras.utils.PyDataset):
         self._order = self._permutation()
 
     def _permutation(self) -> np.ndarray:
-        if not self.shuffle:
-            return np.arange(len(self._row))
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self._row))
+        return epoch_order(len(self._row), self.shuffle, self.seed, self.epoch)
 
     @property
     def num_entries(self) -> int:

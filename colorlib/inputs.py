@@ -257,6 +257,13 @@ class NpyRows:
         return out
 
 
+def epoch_order(count: int, shuffle: bool, seed: int, epoch: int) -> np.ndarray:
+    """The order of ``count`` items in an epoch: in order, or a permutation drawn from (seed, epoch)."""
+    if not shuffle:
+        return np.arange(count)
+    return np.random.default_rng([seed, epoch]).permutation(count)
+
+
 class LabImageDataset(keras.utils.PyDataset):
     """Images loaded and converted every epoch: batches ``(l_norm (B, S, S, 1), ab (B, S, S, 2))``.
 
@@ -285,9 +292,7 @@ class LabImageDataset(keras.utils.PyDataset):
         self._order = self._permutation()
 
     def _permutation(self) -> np.ndarray:
-        if not self.shuffle:
-            return np.arange(len(self.paths))
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.paths))
+        return epoch_order(len(self.paths), self.shuffle, self.seed, self.epoch)
 
     def __len__(self) -> int:
         return math.ceil(len(self.paths) / self.batch_size)
