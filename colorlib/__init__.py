@@ -6,7 +6,7 @@ The output photo is the original L plus the predicted ab, converted back to RGB.
 Modules, one concern each:
 
 - :mod:`colorlib.config`     named constants and the original project's defaults
-- :mod:`colorlib.lab`        RGB <-> LAB, normalization, the VGG16 input made from L
+- :mod:`colorlib.lab`        RGB <-> LAB and the normalization of L and ab
 - :mod:`colorlib.data`       finding datasets and loading images robustly
 - :mod:`colorlib.augment`    seeded rotation and flips
 - :mod:`colorlib.models`     the frozen VGG16 encoder, the decoder, the full model
@@ -14,10 +14,15 @@ Modules, one concern each:
 - :mod:`colorlib.featurestore` the on-disk cache of encoder features (content-addressed shards)
 - :mod:`colorlib.features`   extracting encoder features into the cache; run indexes
 - :mod:`colorlib.featuredata` streaming cached features to training
-- :mod:`colorlib.training`   training with checkpoints, logs and resume
+- :mod:`colorlib.steps`      "already done, skip it": step records keyed on their inputs
+- :mod:`colorlib.training`   Keras callbacks: BackupAndRestore, CSV log, early stopping
 - :mod:`colorlib.colorize`   colorizing photos at their full resolution
 - :mod:`colorlib.metrics`    PSNR, SSIM, colorfulness, AuC of the ab error
 - :mod:`colorlib.viz`        figures
+- :mod:`colorlib.gallery`    the photos the figures show
+- :mod:`colorlib.summaries`  the short texts notebooks print
+- :mod:`colorlib.htmlreport` self-contained HTML reports
+- :mod:`colorlib.params`     run parameters, declared once
 - :mod:`colorlib.cli`        the ``colorlib`` command
 """
 

@@ -91,12 +91,3 @@ def apply(image: np.ndarray, params: AugmentParams) -> np.ndarray:
     if params.vflip:
         out = out[::-1]
     return np.ascontiguousarray(out)
-
-
-def apply_pair(
-    l_norm: np.ndarray, ab_norm: np.ndarray, params: AugmentParams
-) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the same augmentation to an input ``(H, W, 1)`` and its target ``(H, W, 2)``."""
-    if l_norm.shape[:2] != ab_norm.shape[:2]:
-        raise ValueError(f"Input {l_norm.shape} and target {ab_norm.shape} differ in size.")
-    return apply(l_norm, params), apply(ab_norm, params)

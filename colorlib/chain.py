@@ -1,6 +1,6 @@
 """The notebook chain: run notebooks 01 to 05 in order with papermill from one parameters file.
 
-``colorlib pipeline --params params/smoke.yaml`` (and ``make pipeline``) calls :func:`run_cli`.
+``colorlib pipeline --params params/smoke.yaml`` (and ``make pipeline``) calls :func:`run_chain`.
 Each run gets a report folder ``reports/<run-id>/`` (run-id: ``20261126-041500-smoke``,
 the start time plus the run name) holding every executed notebook, a self-contained HTML
 report of each, and ``timings.json`` (seconds and status per notebook); ``reports/latest``
@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 from colorlib.config import ENCODER_STRIDE, project_root
+from colorlib.htmlreport import render_html
 from colorlib.io import atomic_write, write_json
-from colorlib.params import PARAMS_ENV, Params, load_params, read_params_file
-from colorlib.report import render_html
+from colorlib.params import PARAMS_ENV, Params, load_params
 
 #: The notebooks of the chain, in the order they run.
 NOTEBOOKS = (
@@ -165,8 +164,8 @@ def run_chain(
 ) -> Path:
     """Run the notebooks in order with the parameters in ``params_path``; return the report folder.
 
-    Every notebook gets the file's values plus ``params_file`` (its absolute path) as
-    papermill parameters, and ``$COLORLIB_PARAMS`` is set for the kernels. Relative
+    Every notebook gets ``params_file`` (the file's absolute path) and empty ``overrides``
+    as papermill parameters, and ``$COLORLIB_PARAMS`` is set for the kernels. Relative
     ``reports_dir`` and ``notebooks_dir`` are taken from the project root. ``kernel_name``
     None uses the notebooks' kernel ``python3``, which is the Python running this function.
     Raises :class:`ChainError` at the first failing notebook, after writing its partial
@@ -178,7 +177,6 @@ def run_chain(
     if not params_path.is_absolute() and not params_path.exists():
         params_path = root / params_path  # `colorlib pipeline` run from outside the checkout
     params_path = params_path.resolve()
-    values = read_params_file(params_path)
     params = load_params(params_path)
     reports_dir = root / Path(reports_dir).expanduser()
     notebooks_dir = root / Path(notebooks_dir).expanduser()
@@ -189,7 +187,8 @@ def run_chain(
     check_encoder_weights(params)
 
     report_dir = _new_report_dir(reports_dir, params.run_name)
-    parameters = {**values, "params_file": str(params_path)}
+    # The notebooks' parameters cell holds only these two; every value comes from the file.
+    parameters = {"params_file": str(params_path), "overrides": {}}
     timings: dict[str, dict] = {}
     log(f"Run '{params.run_name}' with {params_path}; reports in {report_dir}")
     environment = {PARAMS_ENV: str(params_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -212,23 +211,3 @@ def run_chain(
             point_latest(report_dir)
     log(f"All {len(order)} notebooks ran; the reports are in {report_dir}")
     return report_dir
-
-
-def run_cli(
-    params: Path | str = "params/default.yaml",
-    reports_dir: Path | str = "reports",
-    notebooks_dir: Path | str = "notebooks",
-    kernel_name: str | None = None,
-    start_at: str | None = None,
-) -> int:
-    """``colorlib pipeline``: run the chain, print what failed; the process exit status."""
-    try:
-        report_dir = run_chain(params, reports_dir, notebooks_dir, kernel_name, start_at)
-    except ChainError as error:
-        print(error, file=sys.stderr)
-        return 1
-    except (FileNotFoundError, ValueError) as error:  # includes WeightsUnavailableError
-        print(f"The pipeline did not start: {error}", file=sys.stderr)
-        return 2
-    print(f"Reports: {report_dir} (also {report_dir.parent / LATEST})")
-    return 0

@@ -1,4 +1,4 @@
-"""The ``colorlib`` command: one entry point, a subcommand per task.
+"""The ``colorlib`` command: one entry point, a subcommand per task, and its exit statuses.
 
     colorlib demo-data                      build the demo dataset in data/demo/
     colorlib train [DATASET] [--out DIR]    split, cache features, train; resumes when interrupted
@@ -8,100 +8,108 @@
     colorlib baseline gray INPUT... --out DIR   the baselines' predictions, to evaluate the same way
     colorlib pipeline [--params FILE]       run notebooks 01-05 with papermill into reports/
 
-Heavy libraries are imported inside each command, so ``--help`` answers at once.
+Argument parsing, printing and exit statuses live here; the library modules return
+results and raise errors. Exit statuses: 0 success, 1 some inputs failed, 2 an error
+that stopped the command, 130 interrupted. Heavy libraries are imported inside each
+command, so ``--help`` answers at once.
+
+The run commands (train, extract) get one flag per parameter of :class:`colorlib.params.Params`,
+made from its fields; a flag beats the ``--params`` file, which beats the defaults.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
 
 from colorlib import __version__
 from colorlib.config import BATCH_SIZE, IMAGE_SIZE
+
+#: Parameters that are given another way on the command line (``dataset`` is positional).
+POSITIONAL_PARAMS = ("dataset",)
 
 
 def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _weights(value: str) -> str | None:
-    """``--encoder-weights``: imagenet, a path, or none for random weights."""
-    return None if value.lower() in ("none", "random", "null") else value
+def _value_parser(kind: type, optional: bool):
+    """Parse a flag's text as ``kind``; 'none' or 'null' is None where the parameter allows it."""
 
+    def parse(text: str) -> Any:
+        if optional and text.lower() in ("none", "null", "random"):
+            return None
+        return kind(text)
 
-def _params_from_args(args: argparse.Namespace):
-    from colorlib.params import load_params, read_params_file
-
-    values = read_params_file(args.params) if args.params else {}
-    overrides = {
-        "dataset": args.dataset,
-        "run_name": args.run_name,
-        "run_dir_override": args.out,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "image_size": args.image_size,
-        "limit": args.limit,
-        "views": args.views,
-        "patience": args.patience,
-        "seed": args.seed,
-        "learning_rate": args.learning_rate,
-    }
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    if args.encoder_weights is not None:
-        values["encoder_weights"] = _weights(args.encoder_weights)
-    return load_params(None, **values)
+    parse.__name__ = kind.__name__  # argparse names the type in its error messages
+    return parse
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """A flag for every parameter (help: its doc), plus ``--params FILE`` and the dataset."""
+    from colorlib.params import Params, param_docs, param_flag, param_type
+
     parser.add_argument(
         "dataset",
         nargs="?",
         help="dataset folder: 'class 0/' + 'class 1/' sub-folders, or a flat folder of images "
         "(default: the demo dataset, built on first use)",
     )
-    parser.add_argument("--params", help="YAML parameters file (see params/default.yaml)")
-    parser.add_argument(
-        "--out", help="run folder for the split, features index and model (default: data/runs/RUN_NAME)"
-    )
-    parser.add_argument("--run-name", help="name of the run (default: 'default')")
-    parser.add_argument("--epochs", type=int, help="epochs to train (default: 50)")
-    parser.add_argument("--batch-size", type=int, help=f"batch size (default: {BATCH_SIZE})")
-    parser.add_argument(
-        "--image-size", type=int, help=f"training image side, a multiple of 32 (default: {IMAGE_SIZE})"
-    )
-    parser.add_argument(
-        "--limit", type=int, help="use at most N colour photos, chosen with the seed (default: all)"
-    )
-    parser.add_argument(
-        "--views", type=int, help="cached views per training photo: 1 plain + K-1 augmented (default: 2)"
-    )
-    parser.add_argument(
-        "--patience", type=int, help="stop early after N epochs without validation improvement"
-    )
-    parser.add_argument("--learning-rate", type=float, help="Adam learning rate (default: 2e-4)")
-    parser.add_argument("--seed", type=int, help="random seed (default: 42)")
-    parser.add_argument(
-        "--encoder-weights",
-        help="'imagenet' (default; Keras' cache in ~/.keras/models), a VGG16 .h5 file, "
-        "or 'none' for random weights",
-    )
+    parser.add_argument("--params", help="YAML parameters file (see params/default.yaml); flags beat it")
+    defaults = Params()
+    for name, doc in param_docs().items():
+        if name in POSITIONAL_PARAMS:
+            continue
+        kind, optional = param_type(name)
+        parser.add_argument(
+            param_flag(name),
+            dest=name,
+            type=_value_parser(kind, optional),
+            default=argparse.SUPPRESS,  # absent from args unless given, so None can be given
+            help=f"{doc} (default: {getattr(defaults, name)!r})",
+        )
+
+
+def _params_from_args(args: argparse.Namespace):
+    """Flags given on the command line beat the ``--params`` file, which beats the defaults."""
+    from colorlib.params import Params, load_params
+
+    overrides = {item.name: getattr(args, item.name) for item in fields(Params) if hasattr(args, item.name)}
+    if overrides.get("dataset") is None:
+        overrides.pop("dataset", None)  # the positional argument was left out
+    return load_params(args.params, overrides)
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from colorlib import demo
 
-    return demo.run_cli(out=args.out, overwrite=args.overwrite)
+    try:
+        demo.build_demo_dataset(args.out, overwrite=args.overwrite)
+    except OSError as error:
+        print(f"colorlib demo-data: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _prepare_run(args: argparse.Namespace):
+    from colorlib import workflow
+
+    params = _params_from_args(args)
+    print(workflow.prepare_dataset(params).summary())
+    return params, workflow.build_run_encoder(params)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from colorlib import workflow
 
-    params = _params_from_args(args)
-    print(workflow.prepare_dataset(params).summary())
-    encoder = workflow.build_run_encoder(params)
+    params, encoder = _prepare_run(args)
     workflow.extract_run_features(params, encoder, shard=None)
     # One line per epoch when the output goes to a file or a pipe, a live bar in a terminal.
     result = workflow.train_run(params, fresh=args.fresh, verbose="auto" if sys.stdout.isatty() else 2)
@@ -117,9 +125,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from colorlib import workflow
 
-    params = _params_from_args(args)
-    print(workflow.prepare_dataset(params).summary())
-    encoder = workflow.build_run_encoder(params)
+    params, encoder = _prepare_run(args)
     workflow.extract_run_features(params, encoder, shard=args.shard)
     return 0
 
@@ -127,16 +133,32 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 def _cmd_colorize(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from colorlib import colorize
+    from colorlib.models import load_model
 
-    return colorize.run_cli(args.inputs, args.out, args.model, batch_size=args.batch_size)
+    paths = colorize.collect_inputs(args.inputs)
+    colorize.plan_outputs(paths, args.out)  # refuse a bad output folder before loading the model
+    model = load_model(Path(args.model).expanduser() if args.model else colorize.default_model_path())
+    report = colorize.colorize_files(model, paths, args.out, batch_size=args.batch_size)
+    print(report.summary())
+    return 1 if report.failed else 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from colorlib import metrics
 
-    return metrics.run_cli(
-        args.truth_dir, args.pred_dir, size=args.size, as_json=args.json, csv_path=args.csv
-    )
+    result = metrics.evaluate_dirs(args.truth_dir, args.pred_dir, size=args.size)
+    if args.csv is not None:
+        result.write_csv(args.csv)
+        print(f"Per-image values written to {args.csv}", file=sys.stderr)
+    if not result.per_image:
+        print(
+            f"colorlib evaluate: error: no image pair could be scored ({len(result.skipped)} files "
+            f"skipped, {len(result.grayscale)} grayscale truths); check that the file stems match.",
+            file=sys.stderr,
+        )
+        return 1
+    print(json.dumps(result.summary, indent=2) if args.json else result.format())
+    return 0
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
@@ -162,9 +184,22 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from colorlib import chain
 
-    return chain.run_cli(
-        args.params, reports_dir=args.reports_dir, start_at=args.start_at, kernel_name=args.kernel
-    )
+    try:
+        report_dir = chain.run_chain(
+            args.params,
+            reports_dir=args.reports_dir,
+            notebooks_dir=args.notebooks_dir,
+            start_at=args.start_at,
+            kernel_name=args.kernel,
+        )
+    except chain.ChainError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as error:  # includes WeightsUnavailableError
+        print(f"The pipeline did not start: {error}", file=sys.stderr)
+        return 2
+    print(f"Reports: {report_dir} (also {report_dir.parent / chain.LATEST})")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pipeline.add_argument(
         "--reports-dir", default="reports", help="folder for the run reports (default: reports)"
+    )
+    pipeline.add_argument(
+        "--notebooks-dir", default="notebooks", help="folder of notebooks 01-05 (default: notebooks)"
     )
     pipeline.add_argument(
         "--start-at",

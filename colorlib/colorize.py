@@ -411,21 +411,3 @@ def colorize_files(
         writers.shutdown(wait=True, cancel_futures=True)
         bar.close()
     return report
-
-
-def run_cli(
-    inputs: Sequence[str | Path],
-    out_dir: Path | str,
-    model_path: Path | str | None = None,
-    batch_size: int = BATCH_SIZE,
-    recursive: bool = False,
-) -> int:
-    """``colorlib colorize``: exit status 0 when every photo was written, 1 when some failed."""
-    from colorlib.models import load_model
-
-    paths = collect_inputs(inputs, recursive=recursive)
-    plan_outputs(paths, out_dir)  # refuse a bad output folder before loading the model
-    model = load_model(Path(model_path).expanduser() if model_path else default_model_path())
-    report = colorize_files(model, paths, out_dir, batch_size=batch_size)
-    print(report.summary())
-    return 1 if report.failed else 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import shutil
-import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -183,13 +182,3 @@ def build_demo_dataset(root: Path | str | None = None, overwrite: bool = False) 
         f"'{GRAY_CLASS_DIR}/' ({written} written, {reused} already there)."
     )
     return root
-
-
-def run_cli(out: Path | str | None = None, overwrite: bool = False) -> int:
-    """``colorlib demo-data [--out DIR] [--overwrite]``: build the demo dataset; exit status."""
-    try:
-        build_demo_dataset(out, overwrite=overwrite)
-    except OSError as error:
-        print(f"colorlib demo-data: {error}", file=sys.stderr)
-        return 1
-    return 0

@@ -6,10 +6,8 @@ usual; Keras splits every batch across the replicas::
 
     from colorlib import distribute, models
 
-    strategy = distribute.get_strategy("mirrored")
-    decoder = distribute.build_in_scope(
-        strategy, lambda: models.compile_model(models.build_decoder(256))
-    )
+    with distribute.scope("mirrored"):
+        decoder = models.compile_model(models.build_decoder(256))
     decoder.fit(train_dataset, validation_data=validation_dataset, epochs=50)
 
 **One machine, several GPUs: "mirrored".** ``tf.distribute.MirroredStrategy`` keeps a copy
@@ -18,40 +16,37 @@ averages the gradients after each step. The batch given to ``fit`` is the global
 split evenly across the GPUs, so scale ``batch_size`` (and often the learning rate) with
 the number of GPUs: :func:`global_batch_size` does the first.
 
-**Several machines: "multiworker".** ``tf.distribute.MultiWorkerMirroredStrategy`` does
-the same across machines. Every machine runs the same command with ``TF_CONFIG`` set,
-the same cluster list and its own task index, for example on the second of two::
+**Several machines: not with Keras 3 yet.** ``tf.distribute.MultiWorkerMirroredStrategy``
+fails inside Keras 3's ``model.fit`` (keras-team/keras#20585, still open for Keras 3.15 and
+TensorFlow 2.21: "Attempt to convert a value (PerReplica...) to a Tensor");
+``tests/test_distribute.py`` runs two workers on the loopback interface to show it, and
+will say so when a Keras release fixes it. :func:`get_strategy` refuses ``"multiworker"``
+with that explanation instead of failing in the middle of a run.
 
-    export TF_CONFIG='{"cluster": {"worker": ["host0:12345", "host1:12345"]},
-                       "task": {"type": "worker", "index": 1}}'
-    colorlib train ...
-
-Worker 0 is the chief: only it should write checkpoints and logs to the shared run
-folder. Every worker must see the same feature cache (a shared file system, or a copy).
-
-**Splitting the feature extraction.** Extraction needs no strategy: it is embarrassingly
-parallel. On n machines (or GPUs, one process each with its own ``CUDA_VISIBLE_DEVICES``)
-run ``colorlib extract --shard i/n`` with i = 0..n-1. Worker i encodes images i, i+n,
-i+2n, ... of every split and saves ``<split>.part-i-of-n.json`` in the run's
-``features/`` folder; the last one to finish merges the parts into ``<split>.json``
-(:func:`colorlib.features.merge_run_indexes` does it on demand). With a shared
+**Splitting the feature extraction** needs no strategy: it is embarrassingly parallel. On
+n machines (or GPUs, one process each with its own ``CUDA_VISIBLE_DEVICES``) run
+``colorlib extract --shard i/n`` with i = 0..n-1. Worker i encodes images i, i+n, i+2n, ...
+of every split and saves ``<split>.part-i-of-n.json`` in the run's ``features/`` folder; the
+last one to finish merges the parts into ``<split>.json``. With a shared
 ``data/cache/features`` store nothing else is needed; with separate stores, copy them into
-one with :func:`colorlib.featurestore.merge_stores` and merge the indexes with its folder.
+one with :func:`colorlib.featurestore.merge_stores`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable
-from typing import Any, TypeVar
+import contextlib
+from typing import Any
 
 import keras
 
-Built = TypeVar("Built")
-
 #: The strategies :func:`get_strategy` knows.
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = ("default", "mirrored")
+#: Why "multiworker" is refused (see the module docstring).
+MULTIWORKER_UNSUPPORTED = (
+    "The 'multiworker' strategy (tf.distribute.MultiWorkerMirroredStrategy) does not work with "
+    "Keras 3's model.fit (keras-team/keras#20585); use 'mirrored' for several GPUs on one "
+    "machine, and `colorlib extract --shard i/n` to split the feature extraction across machines."
+)
 
 
 def _require_tensorflow() -> Any:
@@ -67,38 +62,26 @@ def _require_tensorflow() -> Any:
 
 
 def get_strategy(name: str = "default") -> Any:
-    """A ``tf.distribute.Strategy``: ``"default"`` (one device), ``"mirrored"`` or ``"multiworker"``.
-
-    ``"multiworker"`` reads the cluster from the ``TF_CONFIG`` environment variable and
-    raises ``ValueError`` when it is missing or not JSON.
-    """
+    """A ``tf.distribute.Strategy``: ``"default"`` (one device) or ``"mirrored"`` (every local GPU)."""
+    if name == "multiworker":
+        raise ValueError(MULTIWORKER_UNSUPPORTED)
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}.")
     tf = _require_tensorflow()
     if name == "default":
         return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    config = os.environ.get("TF_CONFIG")
-    if not config:
-        raise ValueError(
-            "The 'multiworker' strategy needs TF_CONFIG, the JSON list of workers and this "
-            "worker's index; see the colorlib.distribute docstring for an example."
-        )
-    try:
-        json.loads(config)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({error}).") from None
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy()
 
 
-def build_in_scope(strategy: Any, build: Callable[[], Built]) -> Built:
-    """Call ``build`` (which creates and compiles a model) inside ``strategy.scope()``.
+def scope(name: str = "default") -> contextlib.AbstractContextManager:
+    """Where to build and compile a model for the strategy ``name``.
 
-    Variables made in the scope (weights, optimizer state) are mirrored on every replica.
+    ``"default"`` needs no tf.distribute (nothing happens), so JAX and PyTorch backends
+    train too; other strategies enter ``strategy.scope()``.
     """
-    with strategy.scope():
-        return build()
+    if name == "default":
+        return contextlib.nullcontext()
+    return get_strategy(name).scope()
 
 
 def replicas(strategy: Any) -> int:

@@ -81,10 +81,6 @@ class FeatureDataset(keras.utils.PyDataset):
     def _permutation(self) -> np.ndarray:
         return epoch_order(len(self._row), self.shuffle, self.seed, self.epoch)
 
-    @property
-    def num_entries(self) -> int:
-        return len(self._row)
-
     def __len__(self) -> int:
         return -(-len(self._row) // self.batch_size)
 

@@ -18,8 +18,8 @@ they are saved as ``data/runs/<run>/features/<split>.json`` (notebook 02) and re
 as :class:`colorlib.featuredata.FeatureDataset` (notebook 03).
 
 **Several workers.** ``shard="i/n"`` makes worker i extract every n-th image (positions
-i, i+n, ...) and save ``<split>.part-i-of-n.json``; :func:`merge_run_indexes` joins the
-parts into ``<split>.json`` (the last worker to finish does it). Workers with separate
+i, i+n, ...) and save ``<split>.part-i-of-n.json``; the last worker to
+finish joins the parts into ``<split>.json``. Workers with separate
 stores copy theirs into one with :func:`colorlib.featurestore.merge_stores` first.
 """
 
@@ -101,6 +101,10 @@ class FeatureIndex:
     def paths(self) -> list[str]:
         """The distinct source images, in order."""
         return list(dict.fromkeys(entry["path"] for entry in self.entries))
+
+    def digest(self) -> str:
+        """SHA-256 of the entries' cache keys in order: changes when any photo's features change."""
+        return hashlib.sha256("\n".join(entry["key"] for entry in self.entries).encode()).hexdigest()
 
     def save(self, path: Path | str) -> Path:
         return write_json(path, {"format": FORMAT, **asdict(self)})
@@ -332,25 +336,6 @@ def index_path(features_dir: Path | str, split: str, part: tuple[int, int] | Non
     """``<features_dir>/<split>.json``, or ``<split>.part-i-of-n.json`` for a worker's part."""
     suffix = f".part-{part[0]}-of-{part[1]}" if part else ""
     return Path(features_dir) / f"{split}{suffix}.json"
-
-
-def merge_run_indexes(
-    features_dir: Path | str, splits: Sequence[str] = ("train", "validation")
-) -> dict[str, FeatureIndex]:
-    """Join every split's worker parts ``<split>.part-i-of-n.json`` into ``<split>.json``."""
-    merged = {}
-    for split in splits:
-        parts = sorted(Path(features_dir).glob(f"{split}.part-*-of-*.json"))
-        counts = {path.stem.rsplit("-of-", 1)[1] for path in parts}
-        if len(counts) != 1:
-            raise ValueError(
-                f"Found {len(counts)} sets of worker parts of '{split}' in {features_dir} "
-                f"({', '.join(sorted(counts)) or 'none'} workers); run `colorlib extract --shard I/N` "
-                "on every worker of one set and remove the parts of other sets."
-            )
-        merged[split] = merge_indexes([FeatureIndex.load(path) for path in parts])
-        merged[split].save(index_path(features_dir, split))
-    return merged
 
 
 def extract_splits(

@@ -116,21 +116,6 @@ def gray_rgb_from_l(l_norm: np.ndarray) -> np.ndarray:
     return merge_lab(l_norm, np.zeros((*l_norm.shape[:-1], 2), dtype=np.float32))
 
 
-def vgg_input_from_l(l_norm: np.ndarray) -> np.ndarray:
-    """``l_norm (..., H, W, 1)`` in [0, 1] -> the VGG16 input ``(..., H, W, 3)``, float32.
-
-    L is taken as a grayscale image: scaled to 0-255, repeated into 3 channels, then
-    passed through ``keras.applications.vgg16.preprocess_input`` (RGB->BGR and the
-    ImageNet mean subtracted, no scaling). The encoder layer
-    :class:`colorlib.models.GrayToVGGInput` does the same inside the model.
-    """
-    from keras.applications import vgg16
-
-    l_norm = np.asarray(l_norm, dtype=np.float32)
-    gray255 = np.repeat(l_norm * PIXEL_MAX, 3, axis=-1)
-    return np.asarray(vgg16.preprocess_input(gray255), dtype=np.float32)
-
-
 def rgb_to_lab_fast(rgb: np.ndarray) -> np.ndarray:
     """One RGB image ``(H, W, 3)`` float32 [0, 1] -> LAB float32 with OpenCV (same formulas as skimage)."""
     rgb = _check_rgb(rgb)

@@ -20,7 +20,6 @@ Protocol (``colorlib evaluate TRUTH_DIR PRED_DIR``):
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from tqdm import tqdm
 
 from colorlib.config import IMAGE_SIZE, PIXEL_MAX
 from colorlib.data import ImageLoadError, is_grayscale, list_images, open_image
-from colorlib.io import atomic_write, write_json
+from colorlib.io import atomic_write
 from colorlib.lab import check_rgb8, rgb_to_lab_fast
 
 #: PSNR given to identical images (whose PSNR is infinite), and the most any image gets, in dB.
@@ -208,9 +207,13 @@ class EvaluationResult:
             writer.writerows(self.per_image)
         return path
 
-    def write_json(self, path: Path | str) -> Path:
-        """Write :attr:`summary` as JSON, atomically."""
-        return write_json(path, self.summary)
+    @classmethod
+    def read_csv(cls, path: Path | str, size: int = IMAGE_SIZE) -> EvaluationResult:
+        """The per-image values written by :meth:`write_csv` (skipped files are not kept there)."""
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        per_image = [{**row, **{key: float(row[key]) for key in METRIC_KEYS}} for row in rows]
+        return cls(per_image=per_image, size=size)
 
     def format(self) -> str:
         """A readable summary: what was scored, then one line per metric."""
@@ -298,33 +301,6 @@ def evaluate_dirs(
 ) -> EvaluationResult:
     """:func:`evaluate` the images of ``pred_dir`` against those of ``truth_dir`` (not recursive)."""
     return evaluate(list_images(truth_dir), list_images(pred_dir), size=size, progress=progress)
-
-
-def run_cli(
-    truth_dir: Path | str,
-    pred_dir: Path | str,
-    size: int = IMAGE_SIZE,
-    as_json: bool = False,
-    csv_path: Path | str | None = None,
-) -> int:
-    """``colorlib evaluate``: print the summary (or its JSON); 0 on success, 1 if nothing was scored."""
-    try:
-        result = evaluate_dirs(truth_dir, pred_dir, size=size)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if csv_path is not None:
-        result.write_csv(csv_path)
-        print(f"Per-image values written to {csv_path}", file=sys.stderr)
-    if not result.per_image:
-        print(
-            f"error: no image pair could be scored ({len(result.skipped)} files skipped, "
-            f"{len(result.grayscale)} grayscale truths); check that the file stems match.",
-            file=sys.stderr,
-        )
-        return 1
-    print(json.dumps(result.summary, indent=2) if as_json else result.format())
-    return 0
 
 
 def _cell(key: str, value: Any) -> str:

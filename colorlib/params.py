@@ -1,15 +1,25 @@
-"""Run parameters: one YAML file drives the CLI, every notebook and the papermill chain.
+"""Run parameters, declared once: the CLI, every notebook and the papermill chain read them here.
 
-The defaults are the original project's numbers. A notebook's ``parameters`` cell
-holds the same names; :func:`load_params` reads ``$COLORLIB_PARAMS`` (a YAML file)
-when it is set, which is how the tests run all notebooks with ``params/smoke.yaml``.
+Every parameter is one field of :class:`Params`, with its default and a one-line doc.
+The command line's flags (:func:`colorlib.cli.build_parser`) and the table at the top of
+each report are made from these fields, so adding a parameter is one edit here.
+
+Where a value comes from, the same rule everywhere (:func:`load_params`):
+
+1. an explicit value: a command-line flag, or a notebook's ``overrides`` dict;
+2. else the YAML file: ``--params FILE``, a notebook's ``params_file``, or
+   ``$COLORLIB_PARAMS`` when neither names one;
+3. else the default declared below (the original project's numbers).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,41 +37,49 @@ from colorlib.config import (
     project_root,
 )
 
-#: Environment variable naming a YAML parameters file that overrides notebook defaults.
+#: Environment variable naming a YAML parameters file, used when no file is given explicitly.
 PARAMS_ENV = "COLORLIB_PARAMS"
+#: Words that mean "no value" on the command line (YAML writes ``null``).
+NONE_WORDS = ("none", "null")
+
+
+def _param(default: Any, doc: str, flag: str | None = None) -> Any:
+    """A field of :class:`Params`: its default, a one-line doc and, optionally, its CLI flag."""
+    return field(default=default, metadata={"doc": doc, "flag": flag})
 
 
 @dataclass
 class Params:
     """Everything a run needs. Paths may be relative to the project root."""
 
-    run_name: str = "default"
-    #: Dataset folder (``class 0``/``class 1`` layout or flat); None builds and uses the demo dataset.
-    dataset: str | None = None
-    #: Use at most this many colour photos (None: all), chosen with the seed.
-    limit: int | None = None
-    image_size: int = IMAGE_SIZE
-    batch_size: int = BATCH_SIZE
-    epochs: int = EPOCHS
-    learning_rate: float = LEARNING_RATE
-    #: "imagenet", a path to a VGG16 .h5 weights file, or None (random weights: tests only).
-    encoder_weights: str | None = "imagenet"
-    seed: int = SEED
-    validation_fraction: float = VALIDATION_FRACTION
-    test_fraction: float = TEST_FRACTION
-    #: Feature-cache views per training image: view 0 is the photo itself, the rest are augmented.
-    views: int = 2
-    max_rotation: float = ROTATION_DEGREES
-    #: tf.distribute strategy for training: "default", "mirrored" (several GPUs) or "multiworker".
-    strategy: str = "default"
-    #: Stop when the validation loss has not improved for this many epochs (None: never).
-    patience: int | None = None
-    #: Extra benchmark folder with colour ground truth, scored in notebook 05 (None: skip).
-    benchmark: str | None = None
-    #: Where runs, the demo dataset and the feature cache live.
-    data_dir: str = "data"
-    #: The run's artifact folder; None means ``<data_dir>/runs/<run_name>``.
-    run_dir_override: str | None = None
+    run_name: str = _param("default", "name of the run; artifacts go to <data_dir>/runs/<run_name>/")
+    dataset: str | None = _param(
+        None, "dataset folder ('class 0'/'class 1' layout, or flat); None: the demo dataset"
+    )
+    limit: int | None = _param(None, "use at most this many colour photos, chosen with the seed (None: all)")
+    image_size: int = _param(IMAGE_SIZE, "side of the square training images, a multiple of 32")
+    batch_size: int = _param(BATCH_SIZE, "photos per training step")
+    epochs: int = _param(EPOCHS, "epochs to train")
+    learning_rate: float = _param(LEARNING_RATE, "Adam learning rate")
+    encoder_weights: str | None = _param(
+        "imagenet", "'imagenet', a VGG16 .h5 weights file, or None (random weights: tests only)"
+    )
+    seed: int = _param(SEED, "seed of the split, the augmentations and the initial weights")
+    validation_fraction: float = _param(VALIDATION_FRACTION, "share of the colour photos for validation")
+    test_fraction: float = _param(TEST_FRACTION, "share of the colour photos held back for testing")
+    views: int = _param(2, "cached views per training photo: the photo plus views-1 augmented copies")
+    max_rotation: float = _param(ROTATION_DEGREES, "largest rotation of an augmented view, in degrees")
+    strategy: str = _param("default", "tf.distribute strategy: 'default' or 'mirrored' (several GPUs)")
+    patience: int | None = _param(
+        None, "stop after this many epochs without validation progress (None: never)"
+    )
+    benchmark: str | None = _param(
+        None, "extra folder of colour photos scored in notebook 05, e.g. Kodak24 (None: none)"
+    )
+    data_dir: str = _param("data", "where runs, the demo dataset and the feature cache live")
+    run_dir_override: str | None = _param(
+        None, "the run's artifact folder (None: <data_dir>/runs/<run_name>)", flag="out"
+    )
 
     def __post_init__(self) -> None:
         checks = {
@@ -79,7 +97,7 @@ class Params:
                     "multiple of 32, batch_size, epochs and views at least 1, learning_rate "
                     "positive, limit None or at least 3."
                 )
-        if self.encoder_weights in ("none", "None", "null", "random"):
+        if isinstance(self.encoder_weights, str) and self.encoder_weights.lower() in (*NONE_WORDS, "random"):
             raise ValueError(
                 f"encoder_weights={self.encoder_weights!r}: write null in YAML (None in Python) "
                 "for random weights."
@@ -109,9 +127,29 @@ class Params:
         return dataclasses.asdict(self)
 
 
-def params_from_dict(values: dict[str, Any]) -> Params:
+def param_docs() -> dict[str, str]:
+    """``{name: one-line doc}`` of every parameter, in declaration order."""
+    return {item.name: item.metadata["doc"] for item in fields(Params)}
+
+
+def param_flag(name: str) -> str:
+    """The command-line flag of a parameter: ``--batch-size`` for ``batch_size``."""
+    item = next(item for item in fields(Params) if item.name == name)
+    return "--" + (item.metadata.get("flag") or name).replace("_", "-")
+
+
+def param_type(name: str) -> tuple[type, bool]:
+    """The value type of a parameter (``int``, ``float`` or ``str``) and whether it may be None."""
+    hints = typing.get_type_hints(Params)
+    hint = hints[name]
+    arguments = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    concrete = [argument for argument in arguments if argument is not type(None)]
+    return concrete[0], len(concrete) < len(arguments)
+
+
+def params_from_dict(values: Mapping[str, Any]) -> Params:
     """Build :class:`Params`, refusing unknown names so that typos do not pass silently."""
-    known = {field.name for field in fields(Params)}
+    known = {item.name for item in fields(Params)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(
@@ -131,15 +169,20 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def load_params(path: str | Path | None = None, **overrides: Any) -> Params:
-    """Parameters from ``overrides`` (a notebook's parameters cell), then the YAML file.
+def params_file_from_env() -> Path | None:
+    """The file named by ``$COLORLIB_PARAMS``, or None when it is not set."""
+    value = os.environ.get(PARAMS_ENV)
+    return Path(value) if value else None
 
-    The file is ``path``, else ``$COLORLIB_PARAMS`` when set. Values in the file win over
-    the notebook's defaults, because the file is what the user or the test chose for
-    the run; with no file, the overrides are used as they are.
+
+def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Params:
+    """The run's parameters: ``overrides`` beat the file, and the file beats the defaults.
+
+    ``path`` is a YAML parameters file; when None, ``$COLORLIB_PARAMS`` names it if set.
+    ``overrides`` are explicit values (command-line flags, a notebook's ``overrides``).
+    Unknown names, in the file or the overrides, raise ``ValueError``.
     """
-    values = dict(overrides)
-    source = path if path is not None else os.environ.get(PARAMS_ENV)
-    if source:
-        values.update(read_params_file(source))
+    source = Path(path) if path is not None else params_file_from_env()
+    values = read_params_file(source) if source is not None else {}
+    values.update(overrides or {})
     return params_from_dict(values)

@@ -1,19 +1,23 @@
 """The steps of a run, shared by the ``colorlib`` command and notebooks 01-05.
 
 Each step reads the artifacts of the one before from the run folder
-(``params.run_dir``), writes its own atomically, and skips work that is already
-done with the same inputs, so a run that stopped half-way resumes where it was.
+(``params.run_dir``) and writes its own atomically. Every step skips work the same
+way (:mod:`colorlib.steps`): its record holds a key, the hash of everything it depends
+on, and a step whose record has the current key is not done again. A change to any input
+redoes exactly the steps downstream of it: a new seed gives a new split, so new
+features, a new model, new outputs and a new mean-ab baseline; an edited photo gives
+new features (only that photo is re-encoded) and a new model, but the same split.
 
-=====================  ========================================  ==========
-step                   writes                                    notebook
-=====================  ========================================  ==========
-prepare_dataset        dataset.json, split.json                  01
-build_run_encoder      encoder.weights.h5, encoder.json          02
-extract_run_features   features/ (index into the shared cache)   02
-train_run              model/ (checkpoints, history, colorizer)  03
-colorize_run           outputs/                                  04
-evaluate_run           metrics/                                  05
-=====================  ========================================  ==========
+=====================  ===========================================  ==========
+step                   writes (the step record first)               notebook
+=====================  ===========================================  ==========
+prepare_dataset        dataset.json, split.json                     01
+build_run_encoder      encoder.json, encoder.weights.h5             02
+extract_run_features   features/step.json, indexes into the cache   02
+train_run              model/step.json, backup/, colorizer.keras    03
+colorize_run           outputs/<set>/step.json, the photos          04
+evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
+=====================  ===========================================  ==========
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from colorlib import __version__, data
+from colorlib import data, steps
 from colorlib.io import read_json, write_json
 from colorlib.params import Params
 
@@ -132,38 +136,41 @@ def dataset_root(params: Params) -> Path:
     return params.resolve(params.dataset)
 
 
-def _dataset_signature(params: Params, root: Path) -> dict[str, Any]:
-    return {
-        "dataset": str(root),
-        "limit": params.limit,
-        "seed": params.seed,
-        "validation_fraction": params.validation_fraction,
-        "test_fraction": params.test_fraction,
-    }
+def _split_step(params: Params, root: Path, names: list[str]) -> steps.Step:
+    """The split depends on the file names and the split settings, not on the pixels."""
+    key = steps.key(
+        "dataset",
+        root=str(root),
+        files=names,
+        limit=params.limit,
+        seed=params.seed,
+        validation_fraction=params.validation_fraction,
+        test_fraction=params.test_fraction,
+    )
+    return steps.Step(run_paths(params).dataset_json, key)
 
 
 def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
     """Find the photos, check every one, and split the readable colour photos.
 
     Unreadable files and grayscale photos among the colour ones are reported and left
-    out of training. Writes ``dataset.json`` and ``split.json``; when they exist for the
-    same dataset and split settings, they are read back instead.
+    out of training. Writes ``dataset.json`` (the step record) and ``split.json``; when
+    they exist for the same file names and split settings, they are read back instead.
     """
     from colorlib import inputs
 
     paths = run_paths(params)
     root = dataset_root(params)
-    signature = _dataset_signature(params, root)
     dataset = data.find_dataset(root)
-    if paths.dataset_json.is_file() and paths.split_json.is_file():
-        recorded = read_json(paths.dataset_json)
-        if recorded.get("signature") == signature:
-            return PreparedDataset(
-                dataset=dataset,
-                split=read_json(paths.split_json),
-                skipped=[tuple(item) for item in recorded["skipped"]],
-                grayscale_in_color=recorded["grayscale_in_color"],
-            )
+    step = _split_step(params, root, [str(path) for path in [*dataset.color_files, *dataset.gray_files]])
+    recorded = step.result()
+    if recorded is not None and paths.split_json.is_file():
+        return PreparedDataset(
+            dataset=dataset,
+            split=read_json(paths.split_json),
+            skipped=[tuple(item) for item in recorded["skipped"]],
+            grayscale_in_color=recorded["grayscale_in_color"],
+        )
 
     candidates = dataset.color_files
     if params.limit is not None and params.limit < len(candidates):
@@ -180,30 +187,30 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
         )
     split = data.split_files(colour, params.validation_fraction, params.test_fraction, params.seed)
     # In class 1 every readable photo is colorized, whether or not it carries a tint.
-    split["gray"] = [str(path) for path in [*gray_ok, *map(Path, gray_report.grayscale)]]
-    split["gray"].sort()
+    split["gray"] = sorted(str(path) for path in [*gray_ok, *map(Path, gray_report.grayscale)])
     skipped = report.skipped + gray_report.skipped
-    prepared = PreparedDataset(dataset, split, skipped, report.grayscale)
     write_json(paths.split_json, split)
-    write_json(
-        paths.dataset_json,
+    step.finish(
         {
-            "signature": signature,
             "layout": dataset.layout,
             "color_files": len(dataset.color_files),
             "gray_files": len(dataset.gray_files),
             "used_color_files": len(candidates),
             "skipped": skipped,
             "grayscale_in_color": report.grayscale,
-            "colorlib_version": __version__,
-        },
+        }
     )
-    return prepared
+    return PreparedDataset(dataset, split, skipped, report.grayscale)
 
 
 def load_split(params: Params) -> dict[str, list[str]]:
     """The split written by notebook 01."""
     return read_json(require(run_paths(params).split_json, NOTEBOOKS["dataset"]))
+
+
+def _encoder_step(params: Params) -> steps.Step:
+    key = steps.key("encoder", weights=params.encoder_weights, image_size=params.image_size, seed=params.seed)
+    return steps.Step(run_paths(params).encoder_json, key)
 
 
 def build_run_encoder(params: Params):
@@ -214,22 +221,17 @@ def build_run_encoder(params: Params):
     import keras
 
     from colorlib import models
-
-    paths = run_paths(params)
-    wanted = {"weights": params.encoder_weights, "image_size": params.image_size, "seed": params.seed}
-    if paths.encoder_weights.is_file() and paths.encoder_json.is_file():
-        recorded = read_json(paths.encoder_json)
-        if {key: recorded.get(key) for key in wanted} == wanted:
-            encoder = models.build_encoder(None, params.image_size)
-            encoder.load_weights(paths.encoder_weights)
-            return encoder
-    keras.utils.set_random_seed(params.seed)
-    encoder = models.build_encoder(params.encoder_weights, params.image_size)
     from colorlib.io import atomic_write
 
+    paths = run_paths(params)
+    step = _encoder_step(params)
+    if step.done() and paths.encoder_weights.is_file():
+        return load_run_encoder(params)
+    keras.utils.set_random_seed(params.seed)
+    encoder = models.build_encoder(params.encoder_weights, params.image_size)
     with atomic_write(paths.encoder_weights, suffix=".weights.h5") as temporary:
         encoder.save_weights(temporary)
-    write_json(paths.encoder_json, {**wanted, "fingerprint": models.weights_fingerprint(encoder)})
+    step.finish({"fingerprint": models.weights_fingerprint(encoder)})
     return encoder
 
 
@@ -246,6 +248,34 @@ def load_run_encoder(params: Params):
 
 #: Images per encoder pass when extracting features: large batches use the CPU or GPU best.
 ENCODER_BATCH_SIZE = 32
+#: The splits whose features are cached for training.
+FEATURE_SPLITS = ("train", "validation")
+
+
+def _upstream_key(step: steps.Step, notebook: str) -> str:
+    """The key of a finished step, or a FileNotFoundError naming the notebook that makes it."""
+    if not step.done():
+        raise FileNotFoundError(
+            f"{step.record} is missing or out of date: run notebooks/{notebook}.ipynb first (or "
+            "the whole chain with `make pipeline`), with the same parameters."
+        )
+    return step.key
+
+
+def _features_step(params: Params) -> steps.Step:
+    """Features depend on the split, the encoder, the augmentation settings and the photos' stamps."""
+    split = load_split(params)
+    files = [path for name in FEATURE_SPLITS for path in split[name]]
+    key = steps.key(
+        "features",
+        split=read_json(run_paths(params).dataset_json)["key"],
+        encoder=_upstream_key(_encoder_step(params), NOTEBOOKS["encoder"]),
+        views=params.views,
+        seed=params.seed,
+        max_rotation=params.max_rotation,
+        photos=steps.file_stamps(files),
+    )
+    return steps.Step(run_paths(params).features_dir / "step.json", key)
 
 
 def extract_run_features(params: Params, encoder, shard: str | None = None, progress: bool = True):
@@ -259,11 +289,15 @@ def extract_run_features(params: Params, encoder, shard: str | None = None, prog
     """
     from colorlib import features
 
+    paths = run_paths(params)
+    step = _features_step(params)
+    if shard is None and step.done():
+        return features.load_run_indexes(paths.features_dir, FEATURE_SPLITS)
     split = load_split(params)
-    return features.extract_splits(
-        {"train": split["train"], "validation": split["validation"]},
+    indexes = features.extract_splits(
+        {name: split[name] for name in FEATURE_SPLITS},
         encoder,
-        run_paths(params).features_dir,
+        paths.features_dir,
         cache_dir=params.cache_dir,
         views=params.views,
         seed=params.seed,
@@ -272,71 +306,121 @@ def extract_run_features(params: Params, encoder, shard: str | None = None, prog
         shard=shard,
         progress=progress,
     )
+    if all(index.part is None for index in indexes.values()):
+        step.finish({name: index.digest() for name, index in indexes.items()})
+    return indexes
 
 
-def _training_signature(params: Params) -> dict[str, Any]:
-    """The settings a checkpoint depends on; epochs and patience may change between sessions."""
-    encoder = read_json(require(run_paths(params).encoder_json, NOTEBOOKS["encoder"]))
-    return {
+def _training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
+    """Two keys: the backup's (settings a checkpoint depends on) and the finished model's.
+
+    Epochs and patience may change between sessions: more epochs continue the backup.
+    """
+    paths = run_paths(params)
+    settings = {
+        "features": _upstream_key(_features_step(params), NOTEBOOKS["features"]),
         "image_size": params.image_size,
         "batch_size": params.batch_size,
         "learning_rate": params.learning_rate,
-        "views": params.views,
         "seed": params.seed,
-        "encoder": encoder["fingerprint"],
-        "train_files": load_split(params)["train"],
+        "strategy": params.strategy,
     }
+    backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
+    finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
+    return backup, steps.Step(paths.model_dir / "step.json", finished)
+
+
+def training_datasets(params: Params) -> tuple:
+    """``(train, validation)``: batches of (cached features, ab) for ``model.fit`` (notebook 03).
+
+    Each is a :class:`colorlib.featuredata.FeatureDataset`; the training one is shuffled.
+    """
+    from colorlib import featuredata
+
+    features_dir = require(run_paths(params).features_dir, NOTEBOOKS["features"])
+    datasets = featuredata.run_datasets(features_dir, params.batch_size, params.seed)
+    return datasets["train"], datasets["validation"]
+
+
+def training_callbacks(params: Params, fresh: bool = False) -> list:
+    """colorlib's callbacks for ``decoder.fit`` (notebook 03): CSV log, early stopping, backup.
+
+    A backup made with other settings (features, batch, learning rate, seed) is cleared
+    first, as with ``fresh``: training then starts over.
+    """
+    from colorlib import training
+
+    backup, _ = _training_steps(params)
+    model_dir = run_paths(params).model_dir
+    if fresh or not backup.done():
+        if training.finished_epochs(model_dir) and not fresh:
+            print(f"The training settings changed since the backup in {model_dir}; starting over.")
+        training.clear(model_dir)
+        run_paths(params).colorizer.unlink(missing_ok=True)
+        backup.finish({})
+    finished = training.finished_epochs(model_dir)
+    if 0 < finished < params.epochs:
+        print(f"Resuming from the backup after epoch {finished} of {params.epochs}.")
+    return training.callbacks(model_dir, params.patience)
+
+
+def new_decoder(params: Params):
+    """The decoder, compiled with the run's loss and optimizer (in the strategy's scope)."""
+    from colorlib import distribute, models
+
+    with distribute.scope(params.strategy):
+        return models.compile_model(models.build_decoder(params.image_size), params.learning_rate)
+
+
+def save_trained(params: Params, decoder):
+    """After ``fit``: save encoder + decoder as ``model/colorizer.keras`` and record the step.
+
+    Returns the :class:`colorlib.training.TrainResult` of the run (all sessions' history).
+    """
+    from colorlib import models, training
+
+    paths = run_paths(params)
+    _, step = _training_steps(params)
+    history = training.read_history(paths.history_csv)
+    completed = int(history["epoch"][-1]) + 1 if history.get("epoch") else 0
+    if not step.done() or not paths.colorizer.is_file():
+        colorizer = models.build_colorizer(load_run_encoder(params), decoder, params.learning_rate)
+        training.save_model(colorizer, paths.colorizer)
+        val_loss = history.get("val_loss") or [None]
+        step.finish({"epochs_completed": completed, "val_loss": val_loss[-1]})
+    return training.TrainResult(
+        model=decoder,
+        history=history,
+        epochs_completed=completed,
+        stopped_early=completed < params.epochs,
+        out_dir=paths.model_dir,
+    )
 
 
 def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
     """Train the decoder from the cached features, then save encoder + decoder (notebook 03).
 
-    Resumes from the last checkpoint in ``model/`` unless ``fresh``; when the training
-    settings changed since that checkpoint, it says so and starts over. Saves the full
-    colorizer (L -> ab) as ``model/colorizer.keras``. Returns a
-    :class:`colorlib.training.TrainResult`.
+    Resumes from the backup in ``model/`` unless ``fresh``; when the training settings
+    changed since that backup, it says so and starts over. A finished training with the
+    same key is not done again. Returns a :class:`colorlib.training.TrainResult`.
     """
-    from colorlib import distribute, featuredata, features, models, training
+    _, step = _training_steps(params)
+    callbacks = training_callbacks(params, fresh=fresh)
+    if step.done() and run_paths(params).colorizer.is_file():
+        from colorlib import models
 
-    paths = run_paths(params)
-    require(features.index_path(paths.features_dir, "train"), NOTEBOOKS["features"])
-    signature = _training_signature(params)
-    signature_file = paths.model_dir / "settings.json"
-    if not fresh and signature_file.is_file() and read_json(signature_file) != signature:
-        print(f"The training settings changed since the checkpoint in {paths.model_dir}; starting over.")
-        fresh = True
-    if fresh:
-        training.clear(paths.model_dir)
-    write_json(signature_file, signature)
-
-    datasets = featuredata.run_datasets(paths.features_dir, params.batch_size, params.seed)
-
-    def new_decoder():
-        return models.compile_model(models.build_decoder(params.image_size), params.learning_rate)
-
-    # The default strategy needs no tf.distribute, so JAX and PyTorch backends train too.
-    if params.strategy == "default":
-        decoder = new_decoder()
-    else:
-        decoder = distribute.build_in_scope(distribute.get_strategy(params.strategy), new_decoder)
-    result = training.train(
-        decoder,
-        datasets["train"],
-        datasets["validation"],
-        paths.model_dir,
+        decoder = models.split_colorizer(load_run_model(params))[1]
+        return save_trained(params, decoder)
+    train, validation = training_datasets(params)
+    decoder = new_decoder(params)
+    decoder.fit(
+        train,
+        validation_data=validation,
         epochs=params.epochs,
-        batch_size=params.batch_size,
-        patience=params.patience,
-        seed=params.seed,
+        callbacks=callbacks,
         verbose=verbose,
     )
-    state = training.read_state(paths.model_dir) or {}
-    saved = read_json(paths.colorizer.with_suffix(".json")) if paths.colorizer.is_file() else None
-    if saved != state:
-        colorizer = models.build_colorizer(load_run_encoder(params), result.model, params.learning_rate)
-        training.save_model(colorizer, paths.colorizer)
-        write_json(paths.colorizer.with_suffix(".json"), state)
-    return result
+    return save_trained(params, decoder)
 
 
 def load_run_model(params: Params):
@@ -346,37 +430,28 @@ def load_run_model(params: Params):
     return models.load_model(require(run_paths(params).colorizer, NOTEBOOKS["model"]))
 
 
-def _model_stamp(path: Path) -> dict[str, Any]:
-    """Identifies a saved model file cheaply: its size and modification time."""
-    stat = Path(path).stat()
-    return {"model": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+def _model_key(params: Params) -> str:
+    return _upstream_key(_training_steps(params)[1], NOTEBOOKS["model"])
 
 
 def _colorize_set(params: Params, inputs: list[str], out_dir: Path, progress: bool) -> list[Path]:
-    """Colorize ``inputs`` into ``out_dir`` unless the same model file already did."""
+    """Colorize ``inputs`` into ``out_dir`` unless the same model already did."""
     from colorlib import colorize
 
-    stamp = _model_stamp(require(run_paths(params).colorizer, NOTEBOOKS["model"]))
-    done_file = out_dir / "done.json"
-    if done_file.is_file():
-        done = read_json(done_file)
-        if done.get("stamp") == stamp and done.get("inputs") == inputs:
-            return [Path(path) for path in done["written"]]
+    step = steps.Step(
+        out_dir / "step.json",
+        steps.key("colorize", model=_model_key(params), inputs=steps.file_stamps(inputs)),
+    )
+    done = step.result()
+    if done is not None:
+        return [Path(path) for path in done["written"]]
     if not inputs:
         return []
     report = colorize.colorize_files(
         load_run_model(params), inputs, out_dir, batch_size=params.batch_size, progress=progress
     )
     print(f"{out_dir.name}: {report.summary()}")
-    write_json(
-        done_file,
-        {
-            "stamp": stamp,
-            "inputs": inputs,
-            "written": [str(path) for path in report.written],
-            "failed": report.failed,
-        },
-    )
+    step.finish({"written": [str(path) for path in report.written], "failed": report.failed})
     return report.written
 
 
@@ -384,7 +459,7 @@ def colorize_run(params: Params, progress: bool = True) -> dict[str, list[Path]]
     """Colorize the held-back test photos and the real grayscale photos (``class 1``).
 
     Outputs go to ``outputs/test/`` and ``outputs/gray/`` with the input file names.
-    A set already colorized by the same model file is not done again.
+    A set already colorized by the same model is not done again.
     """
     split = load_split(params)
     outputs_dir = run_paths(params).outputs_dir
@@ -405,16 +480,28 @@ class RunEvaluation:
     mean_ab: tuple[float, float] = (0.0, 0.0)
 
 
+def _mean_ab_step(params: Params) -> steps.Step:
+    """The mean-ab baseline depends on the split (so on the seed), the photos and the image size."""
+    train = load_split(params)["train"]
+    key = steps.key(
+        "mean_ab",
+        split=read_json(run_paths(params).dataset_json)["key"],
+        photos=steps.file_stamps(train),
+        image_size=params.image_size,
+    )
+    return steps.Step(run_paths(params).metrics_dir / "mean_ab.json", key)
+
+
 def training_mean_ab(params: Params, progress: bool = True) -> tuple[float, float]:
     """Mean CIE (a, b) of the training photos (the mean-ab baseline), cached in ``metrics/``."""
     from colorlib import baselines
 
-    path = run_paths(params).metrics_dir / "mean_ab.json"
-    split = load_split(params)
-    if path.is_file() and read_json(path).get("train") == len(split["train"]):
-        return tuple(read_json(path)["mean_ab"])
-    value = baselines.mean_ab(split["train"], params.image_size, progress=progress)
-    write_json(path, {"train": len(split["train"]), "mean_ab": list(value)})
+    step = _mean_ab_step(params)
+    done = step.result()
+    if done is not None:
+        return tuple(done["mean_ab"])
+    value = baselines.mean_ab(load_split(params)["train"], params.image_size, progress=progress)
+    step.finish({"mean_ab": list(value)})
     return value
 
 
@@ -431,10 +518,11 @@ def _score_set(
     results = {"model": metrics.evaluate(truths, predictions, progress=progress)}
     out_root = run_paths(params).outputs_dir / "baselines" / set_name
     results |= baselines.evaluate_baselines(truths, out_root, mean_ab, progress=progress)
-    metrics_dir = run_paths(params).metrics_dir
-    for method, result in results.items():
-        result.write_csv(metrics_dir / f"{set_name}_{method.replace(' ', '_')}.csv")
     return results
+
+
+def _csv_name(set_name: str, method: str) -> str:
+    return f"{set_name}_{method.replace(' ', '_')}.csv"
 
 
 def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
@@ -442,8 +530,11 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
 
     The test photos of the run are always scored; the folder ``params.benchmark`` (say
     Kodak24) too when it is set: it is colorized into ``outputs/benchmark/`` first.
-    Writes ``metrics/summary.json`` and per-image CSV files.
+    Writes ``metrics/summary.json`` (the step record) and per-image CSV files; scores of
+    the same predictions are read back from them.
     """
+    from colorlib import metrics
+
     paths = run_paths(params)
     split = load_split(params)
     outputs = colorize_run(params, progress=progress)
@@ -454,9 +545,29 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
         truths = [str(path) for path in data.list_images(bench_dir)]
         out_dir = paths.outputs_dir / "benchmark" / bench_dir.name
         sets[bench_dir.name] = (truths, _colorize_set(params, truths, out_dir, progress))
+    step = steps.Step(
+        paths.metrics_dir / "summary.json",
+        steps.key(
+            "evaluation",
+            model=_model_key(params),
+            mean_ab=_mean_ab_step(params).key,
+            sets={name: steps.file_stamps([*truths, *preds]) for name, (truths, preds) in sets.items()},
+        ),
+    )
+    done = step.result()
+    if done is not None:
+        for set_name, table in done["tables"].items():
+            evaluation.tables[set_name] = table
+            evaluation.results[set_name] = {
+                method: metrics.EvaluationResult.read_csv(paths.metrics_dir / _csv_name(set_name, method))
+                for method in table
+            }
+        return evaluation
     for set_name, (truths, predictions) in sets.items():
         results = _score_set(params, set_name, truths, predictions, evaluation.mean_ab, progress)
+        for method, result in results.items():
+            result.write_csv(paths.metrics_dir / _csv_name(set_name, method))
         evaluation.results[set_name] = results
         evaluation.tables[set_name] = {method: result.summary for method, result in results.items()}
-    write_json(paths.metrics_dir / "summary.json", {"mean_ab": evaluation.mean_ab, **evaluation.tables})
+    step.finish({"mean_ab": list(evaluation.mean_ab), "tables": evaluation.tables})
     return evaluation

@@ -34,11 +34,11 @@ def ab_of(l_norm: np.ndarray, scale: float = 1.0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("params", CASES, ids=str)
-def test_apply_pair_keeps_target_aligned_with_input(params: AugmentParams) -> None:
+def test_same_augmentation_keeps_target_aligned_with_input(params: AugmentParams) -> None:
     # ab is a per-pixel function of L, so after a correct joint augmentation it still is;
     # the function is linear, so bilinear rotation keeps it exactly.
     l_norm = pattern_l()
-    l_aug, ab_aug = augment.apply_pair(l_norm, ab_of(l_norm), params)
+    l_aug, ab_aug = augment.apply(l_norm, params), augment.apply(ab_of(l_norm), params)
     assert l_aug.shape == l_norm.shape and ab_aug.shape == (*l_norm.shape[:2], 2)
     assert not np.allclose(l_aug, l_norm, atol=1e-3)
     np.testing.assert_allclose(ab_aug, ab_of(l_aug), atol=1e-5)
@@ -52,7 +52,7 @@ def test_augmenting_rgb_or_l_and_ab_gives_the_same_pair(params: AugmentParams) -
     l_norm = pattern_l()
     rgb = lab.merge_lab(l_norm, ab_of(l_norm, scale=0.25))  # small ab: inside the sRGB gamut
     l_from_rgb, ab_from_rgb = lab.split_lab(augment.apply(rgb, params))
-    l_pair, ab_pair = augment.apply_pair(*lab.split_lab(rgb), params)
+    l_pair, ab_pair = (augment.apply(channels, params) for channels in lab.split_lab(rgb))
     if params.angle == 0:  # flips move pixels without mixing them: exact
         np.testing.assert_allclose(l_from_rgb, l_pair, atol=1e-6)
         np.testing.assert_allclose(ab_from_rgb, ab_pair, atol=1e-6)
@@ -115,5 +115,3 @@ def test_bad_arguments_are_refused() -> None:
         augment.sample_params(np.random.default_rng(0), max_rotation=-1.0)
     with pytest.raises(ValueError, match="one image"):
         augment.apply(np.zeros((4, 4)), augment.IDENTITY)
-    with pytest.raises(ValueError, match="differ in size"):
-        augment.apply_pair(np.zeros((4, 4, 1)), np.zeros((4, 5, 2)), augment.IDENTITY)

@@ -1,4 +1,4 @@
-"""The papermill chain (colorlib.chain) and the HTML reports (colorlib.report).
+"""The papermill chain (colorlib.chain) and the HTML reports (colorlib.htmlreport).
 
 These tests run the chain over five tiny stand-in notebooks (no TensorFlow), so they
 check the orchestration quickly: parameters and $COLORLIB_PARAMS reach the kernel,
@@ -15,12 +15,20 @@ import re
 import sys
 from datetime import datetime
 
+import htmlcheck
 import nbformat
 import pytest
 import yaml
 from nbformat import v4
 
-from colorlib import chain, report
+from colorlib import chain, cli, htmlreport, summaries
+
+
+def pipeline_cli(params, reports, notebooks) -> int:
+    """``colorlib pipeline`` on these folders; its exit status."""
+    arguments = ["--params", str(params), "--reports-dir", str(reports), "--notebooks-dir", str(notebooks)]
+    return cli.main(["pipeline", *arguments])
+
 
 #: A 1×1 PNG, enough for an embedded-image check.
 TINY_PNG = base64.b64encode(
@@ -36,7 +44,7 @@ def _notebook(*sources: str) -> nbformat.NotebookNode:
     """A notebook whose first code cell is the parameters cell, then ``sources``."""
     notebook = v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    parameters = v4.new_code_cell("run_name = 'default'\nparams_file = None\nfail_here = False")
+    parameters = v4.new_code_cell("params_file = None\noverrides = {}\nfail_here = False")
     parameters.metadata["tags"] = ["parameters"]
     notebook.cells = [v4.new_markdown_cell("# A stand-in notebook"), parameters]
     notebook.cells += [v4.new_code_cell(source) for source in sources]
@@ -48,7 +56,8 @@ CHECK_PARAMETERS = (
     "import os, sys\n"
     "assert os.path.realpath(sys.executable) == os.environ['EXPECTED_PYTHON'], sys.executable\n"
     "assert params_file == os.environ['COLORLIB_PARAMS'], (params_file, os.environ.get('COLORLIB_PARAMS'))\n"
-    "assert run_name == 'tiny', run_name\n"
+    "from colorlib.params import load_params\n"
+    "assert load_params(params_file, overrides).run_name == 'tiny'\n"
     "assert os.getcwd() == os.environ['EXPECTED_CWD'], os.getcwd()"
 )
 FIGURE = (
@@ -111,10 +120,10 @@ def test_html_report_embeds_figures_and_fetches_nothing(tmp_path):
     ]
     path = tmp_path / "executed.ipynb"
     nbformat.write(notebook, path)
-    html = report.render_html(path).read_text()
-    assert report.count_embedded_figures(html.replace(TINY_PNG, TINY_PNG * 3)) == 1
+    html = htmlreport.render_html(path).read_text()
+    assert htmlcheck.count_embedded_figures(html.replace(TINY_PNG, TINY_PNG * 3)) == 1
     assert f'src="data:image/png;base64,{TINY_PNG}"' in html
-    assert report.external_resources(html) == []
+    assert htmlcheck.external_resources(html) == []
     assert "In&nbsp;[" not in html  # no input prompts
     assert not list(tmp_path.glob(".executed*"))  # the atomic write left no temporary file
 
@@ -122,9 +131,9 @@ def test_html_report_embeds_figures_and_fetches_nothing(tmp_path):
 def test_describe_array_is_short_and_rounded():
     import numpy as np
 
-    line = report.describe_array("L", np.array([[0.0012], [0.99876]], dtype=np.float32))
+    line = summaries.describe_array("L", np.array([[0.0012], [0.99876]], dtype=np.float32))
     assert line == "L: float32 (2, 1) in [0.00, 1.00]"
-    assert report.describe_names("metrics", ["psnr", "ssim"]) == "metrics: psnr, ssim"
+    assert summaries.describe_names("metrics", ["psnr", "ssim"]) == "metrics: psnr, ssim"
 
 
 def test_chain_runs_every_notebook_and_writes_reports(tiny_chain):
@@ -139,7 +148,7 @@ def test_chain_runs_every_notebook_and_writes_reports(tiny_chain):
         executed = nbformat.read(report_dir / name, as_version=4)
         assert any("injected-parameters" in cell.metadata.get("tags", []) for cell in executed.cells)
         html = (report_dir / name).with_suffix(".html").read_text()
-        assert report.count_embedded_figures(html) == 1, name
+        assert htmlcheck.count_embedded_figures(html) == 1, name
     assert (reports / chain.LATEST).resolve() == report_dir.resolve()
     assert sum("done in" in line for line in lines) == len(chain.NOTEBOOKS)
     assert chain.PARAMS_ENV not in os.environ  # restored after the run
@@ -151,7 +160,7 @@ def test_chain_stops_at_the_failing_notebook_and_names_it(tiny_chain, capsys):
     failing.cells[1].source = failing.cells[1].source.replace("fail_here = False", "fail_here = True")
     nbformat.write(failing, notebooks / "03_training.ipynb")
 
-    assert chain.run_cli(params, reports, notebooks) == 1
+    assert pipeline_cli(params, reports, notebooks) == 1
     message = capsys.readouterr().err
     assert "notebook 03_training.ipynb failed: AssertionError: stopped on purpose" in message
     assert "run `make pipeline` again to resume" in message
@@ -177,7 +186,7 @@ def test_missing_encoder_weights_stop_the_chain_before_any_notebook(tiny_chain, 
     values = yaml.safe_load(params.read_text())
     values["encoder_weights"] = str(params.parent / "no-such-vgg16.h5")
     params.write_text(yaml.safe_dump(values))
-    assert chain.run_cli(params, reports, notebooks) == 2
+    assert pipeline_cli(params, reports, notebooks) == 2
     assert "No encoder weights file" in capsys.readouterr().err
     assert not reports.exists()
 
@@ -193,7 +202,7 @@ def test_offline_imagenet_weights_stop_the_chain_before_any_notebook(tiny_chain,
     values = yaml.safe_load(params.read_text())
     values["encoder_weights"] = "imagenet"
     params.write_text(yaml.safe_dump(values))
-    assert chain.run_cli(params, reports, notebooks) == 2
+    assert pipeline_cli(params, reports, notebooks) == 2
     assert models.VGG16_WEIGHTS_FILE in capsys.readouterr().err
     assert not reports.exists()
 
@@ -201,7 +210,7 @@ def test_offline_imagenet_weights_stop_the_chain_before_any_notebook(tiny_chain,
 def test_unknown_parameter_in_the_file_is_refused_before_any_notebook(tiny_chain, capsys):
     notebooks, params, reports = tiny_chain
     params.write_text(params.read_text() + "epoch: 3\n")
-    assert chain.run_cli(params, reports, notebooks) == 2
+    assert pipeline_cli(params, reports, notebooks) == 2
     assert "Unknown parameter(s) epoch" in capsys.readouterr().err
     assert not reports.exists()
 

@@ -88,7 +88,8 @@ def test_train_then_colorize_on_a_small_dataset(tmp_path: Path, capsys) -> None:
     assert model.is_file() and json.loads((run / "split.json").read_text())["gray"] == [str(p) for p in gray]
 
     assert cli.main([*args[:-4], "--epochs", "3", "--batch-size", "4", "--encoder-weights", "none"]) == 0
-    assert "Resuming from checkpoint-002.keras" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Resuming from the backup after epoch 2 of 3" in printed and "Trained 3 epochs" in printed
 
     out = tmp_path / "colorized"
     assert (

@@ -12,7 +12,7 @@ import skimage.data
 from PIL import Image
 from skimage import color
 
-from colorlib import colorize, models
+from colorlib import cli, colorize, models
 from colorlib.config import AB_SCALE, GRAY_CLASS_DIR, IMAGE_EXTENSIONS, PIXEL_MAX
 from colorlib.data import load_rgb
 
@@ -150,7 +150,7 @@ def test_folder_with_bad_files_writes_good_ones_and_reports_each_bad_one(
     before = {path.name: sha256(path) for path in mixed_folder.iterdir()}
     monkeypatch.setattr(models, "load_model", lambda path: small_colorizer)
     out_dir = tmp_path / "out"
-    status = colorize.run_cli([mixed_folder], out_dir, "unused.keras", batch_size=4)
+    status = cli.main(["colorize", str(mixed_folder), "--out", str(out_dir), "--model", "unused.keras"])
     captured = capsys.readouterr()
     assert status == 1
     assert f"colorized 2 photos into {out_dir}; 3 failed" in captured.out
@@ -215,12 +215,13 @@ def test_jpeg_outputs_are_written_at_quality_95(small_colorizer, mixed_folder, t
         assert written.quantization[0] == reference.quantization[0]
 
 
-def test_writing_into_the_input_folder_is_refused(small_colorizer, mixed_folder):
+def test_writing_into_the_input_folder_is_refused(small_colorizer, mixed_folder, capsys):
     before = {path.name: sha256(path) for path in mixed_folder.iterdir()}
     with pytest.raises(ValueError, match="Refusing to write"):
         colorize.colorize_files(small_colorizer, [mixed_folder], mixed_folder, progress=False)
-    with pytest.raises(ValueError, match="Refusing to write"):
-        colorize.run_cli([mixed_folder / "good.jpg"], mixed_folder, "never-loaded.keras")
+    arguments = [str(mixed_folder / "good.jpg"), "--out", str(mixed_folder), "--model", "never-loaded.keras"]
+    assert cli.main(["colorize", *arguments]) == 2
+    assert "Refusing to write" in capsys.readouterr().err
     assert {path.name: sha256(path) for path in mixed_folder.iterdir()} == before
 
 
@@ -262,9 +263,10 @@ def test_a_failed_write_leaves_the_previous_output_and_no_temporary_file(
     assert (out_dir / "good.jpg").read_bytes() == b"previous output"
 
 
-def test_missing_model_gives_a_clear_error(mixed_folder, tmp_path):
-    with pytest.raises(FileNotFoundError, match="No model at"):
-        colorize.run_cli([mixed_folder / "good.jpg"], tmp_path / "out", tmp_path / "none.keras")
+def test_missing_model_gives_a_clear_error(mixed_folder, tmp_path, capsys):
+    arguments = [str(mixed_folder / "good.jpg"), "--out", str(tmp_path / "out")]
+    assert cli.main(["colorize", *arguments, "--model", str(tmp_path / "none.keras")]) == 2
+    assert "No model at" in capsys.readouterr().err
 
 
 def test_default_model_is_the_default_run_colorizer():

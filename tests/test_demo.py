@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from colorlib import data, demo
+from colorlib import cli, data, demo
 from colorlib.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
 
 
@@ -109,13 +109,13 @@ def test_absent_or_misclassified_photos_are_skipped_with_a_message(tmp_path, mon
     ]
 
 
-def test_run_cli_returns_exit_status(tmp_path, monkeypatch, capsys) -> None:
+def test_demo_data_command_returns_exit_status(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(demo, "SKIMAGE_COLOR_PHOTOS", ("chelsea.png",))
     monkeypatch.setattr(demo, "SKLEARN_COLOR_PHOTOS", ())
     monkeypatch.setattr(demo, "SKIMAGE_GRAY_PHOTOS", ())
-    assert demo.run_cli(tmp_path / "demo") == 0
+    assert cli.main(["demo-data", "--out", str(tmp_path / "demo")]) == 0
     assert "Demo dataset in" in capsys.readouterr().out
 
     monkeypatch.setattr(demo, "SKIMAGE_COLOR_PHOTOS", ())
-    assert demo.run_cli(tmp_path / "empty") == 1
+    assert cli.main(["demo-data", "--out", str(tmp_path / "empty")]) == 1
     assert "None of the demo colour photos" in capsys.readouterr().err

@@ -103,30 +103,6 @@ def test_gray_rgb_from_l_is_neutral_and_keeps_l() -> None:
     assert np.abs(ab_back).max() < 1e-3
 
 
-def test_vgg_input_from_l_matches_keras_preprocess_input() -> None:
-    from keras.applications import vgg16
-
-    l_norm = np.random.default_rng(3).random((2, 8, 8, 1), dtype=np.float32)
-    expected = vgg16.preprocess_input(np.repeat(l_norm * 255.0, 3, axis=-1))
-    got = lab.vgg_input_from_l(l_norm)
-    assert got.shape == (2, 8, 8, 3) and got.dtype == np.float32
-    np.testing.assert_allclose(got, expected, atol=1e-4)
-
-
-def test_vgg_input_hand_checked_values() -> None:
-    # L = 0.5 is gray 127.5 in all channels; VGG16 wants BGR minus the ImageNet means.
-    got = lab.vgg_input_from_l(np.array([[[0.5]], [[0.0]], [[1.0]]], dtype=np.float32))
-    np.testing.assert_allclose(
-        got[:, 0],
-        [
-            [127.5 - 103.939, 127.5 - 116.779, 127.5 - 123.68],
-            [-103.939, -116.779, -123.68],
-            [255 - 103.939, 255 - 116.779, 255 - 123.68],
-        ],
-        atol=1e-4,
-    )
-
-
 def test_bad_inputs_are_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="255"):
         lab.split_lab(np.zeros((4, 4, 3), dtype=np.uint8))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import metrics
+from colorlib import cli, metrics
 from colorlib.config import PIXEL_MAX
 from colorlib.lab import lab_to_rgb_fast, rgb_to_lab_fast
 
@@ -171,10 +171,9 @@ def test_evaluate_dirs_matches_by_stem_and_reports_the_rest(folders):
     assert result.n_capped == 1
 
 
-def test_evaluate_dirs_writes_csv_and_json(folders, tmp_path):
+def test_evaluate_dirs_writes_csv_and_reads_it_back(folders, tmp_path):
     result = metrics.evaluate_dirs(*folders, size=16, progress=False)
-    json_path = result.write_json(tmp_path / "out" / "metrics.json")
-    assert set(json.loads(json_path.read_text())) == {
+    assert set(result.summary) == {
         "n", "psnr", "ssim", "colorfulness", "colorfulness_truth", "delta_colorfulness", "auc"
     }  # fmt: skip
     with open(result.write_csv(tmp_path / "out" / "per_image.csv")) as handle:
@@ -182,6 +181,7 @@ def test_evaluate_dirs_writes_csv_and_json(folders, tmp_path):
     assert [row["name"] for row in rows] == ["a", "b"]
     assert float(rows[1]["auc"]) == 100.0
     assert not list((tmp_path / "out").glob(".*"))  # no temporary files left
+    assert metrics.EvaluationResult.read_csv(tmp_path / "out" / "per_image.csv").summary == result.summary
 
 
 def test_unreadable_prediction_is_skipped(folders):
@@ -192,18 +192,22 @@ def test_unreadable_prediction_is_skipped(folders):
     assert pred_dir / "b.png" in [path for path, _ in result.skipped]
 
 
-def test_run_cli_prints_json_and_fails_without_pairs(folders, tmp_path, capsys):
+def evaluate_cli(truth_dir, pred_dir, *options: str) -> int:
+    return cli.main(["evaluate", str(truth_dir), str(pred_dir), "--size", "16", *options])
+
+
+def test_evaluate_command_prints_json_and_fails_without_pairs(folders, tmp_path, capsys):
     truth_dir, pred_dir = folders
     csv_path = tmp_path / "per_image.csv"
-    assert metrics.run_cli(truth_dir, pred_dir, size=16, as_json=True, csv_path=csv_path) == 0
+    assert evaluate_cli(truth_dir, pred_dir, "--json", "--csv", str(csv_path)) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 2
     assert csv_path.is_file()
-    assert metrics.run_cli(truth_dir, pred_dir, size=16) == 0
+    assert evaluate_cli(truth_dir, pred_dir) == 0
     assert "PSNR (dB)" in capsys.readouterr().out
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert metrics.run_cli(truth_dir, empty, size=16) == 1
-    assert metrics.run_cli(truth_dir, tmp_path / "missing", size=16) == 2
+    assert evaluate_cli(truth_dir, empty) == 1
+    assert evaluate_cli(truth_dir, tmp_path / "missing") == 2
     assert "No folder" in capsys.readouterr().err
 
 

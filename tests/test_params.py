@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -53,15 +54,66 @@ def test_invalid_values_are_refused(values: dict) -> None:
         params_from_dict(values)
 
 
-def test_environment_variable_file_wins_over_notebook_defaults(tmp_path, monkeypatch) -> None:
-    path = tmp_path / "mine.yaml"
-    path.write_text("run_name: mine\nepochs: 3\nencoder_weights: null\n")
+def _file(folder: Path, text: str) -> Path:
+    path = folder / "mine.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_file_beats_the_defaults(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(params.PARAMS_ENV, raising=False)
+    loaded = load_params(_file(tmp_path, "run_name: mine\nepochs: 3\nencoder_weights: null\n"))
+    assert (loaded.run_name, loaded.epochs, loaded.encoder_weights) == ("mine", 3, None)
+    assert loaded.batch_size == Params().batch_size  # not in the file: the default
+
+
+def test_a_notebook_override_beats_the_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(params.PARAMS_ENV, raising=False)
+    path = _file(tmp_path, "run_name: mine\nepochs: 3\n")
+    loaded = load_params(path, {"epochs": 7, "encoder_weights": None})
+    assert (loaded.run_name, loaded.epochs, loaded.encoder_weights) == ("mine", 7, None)
+    # $COLORLIB_PARAMS names the file when none is given, and overrides still win.
     monkeypatch.setenv(params.PARAMS_ENV, str(path))
-    loaded = load_params(epochs=7, batch_size=8)
-    assert (loaded.run_name, loaded.epochs, loaded.batch_size) == ("mine", 3, 8)
-    assert loaded.encoder_weights is None
-    monkeypatch.delenv(params.PARAMS_ENV)
-    assert load_params(epochs=7).epochs == 7
+    assert load_params(None, {"epochs": 7}).epochs == 7
+    assert load_params().epochs == 3
+
+
+def test_a_command_line_flag_beats_the_file(tmp_path, monkeypatch) -> None:
+    from colorlib import cli
+
+    monkeypatch.delenv(params.PARAMS_ENV, raising=False)
+    path = _file(tmp_path, "run_name: mine\nepochs: 3\nbatch_size: 4\nencoder_weights: imagenet\n")
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--params", str(path), "--epochs", "9", "--encoder-weights", "none"])
+    loaded = cli._params_from_args(args)
+    assert (loaded.epochs, loaded.encoder_weights) == (9, None)  # flags
+    assert (loaded.run_name, loaded.batch_size) == ("mine", 4)  # the file
+    assert loaded.seed == Params().seed  # the default
+    monkeypatch.setenv(params.PARAMS_ENV, str(path))  # flags beat $COLORLIB_PARAMS too
+    assert cli._params_from_args(parser.parse_args(["train", "--epochs", "9"])).epochs == 9
+
+
+def test_every_parameter_is_declared_once_with_a_doc_and_a_flag() -> None:
+    from colorlib import cli
+
+    docs = params.param_docs()
+    assert list(docs) == [item.name for item in dataclasses.fields(Params)]
+    assert all(len(doc) > 10 for doc in docs.values())
+    train_help = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    for name in docs:
+        if name != "dataset":
+            assert params.param_flag(name) in train_help, name
+    assert params.param_flag("run_dir_override") == "--out"
+    assert params.param_type("limit") == (int, True) and params.param_type("epochs") == (int, False)
+
+
+def test_the_report_table_shows_every_parameter_once_and_marks_changes() -> None:
+    from colorlib import summaries
+
+    table = summaries.params_table(Params(epochs=3))
+    for name in params.param_docs():
+        assert table.count(f">{name}</span>") == 1, name
+    assert "**`3`**" in table and "**`50`**" not in table
 
 
 def test_missing_params_file_is_a_clear_error(tmp_path: Path) -> None:

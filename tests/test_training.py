@@ -1,4 +1,4 @@
-"""Training: it learns, it checkpoints atomically, and it resumes after kill -9."""
+"""Training: it learns, it backs up atomically (Keras BackupAndRestore), it resumes after kill -9."""
 
 from __future__ import annotations
 
@@ -105,15 +105,29 @@ def _tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
     return x, x @ np.array([[1.0], [-2.0], [0.5], [3.0]], dtype="float32")
 
 
-def test_checkpoint_state_and_history_every_epoch(tmp_path: Path) -> None:
+def test_backup_and_history_every_epoch(tmp_path: Path) -> None:
     data = _tiny_data()
     result = training.train(_tiny_model(), data, data, tmp_path, epochs=3, batch_size=16, verbose=0)
-    state = training.read_state(tmp_path)
-    assert state["epoch"] == 3 and state["finished"]
-    assert [path.name for path in tmp_path.glob("checkpoint-*.keras")] == ["checkpoint-003.keras"]
+    metadata = training.read_metadata(tmp_path)
+    assert metadata["epoch"] == 3 and metadata["finished"]
+    assert sorted(path.name for path in (tmp_path / "backup").iterdir()) == [
+        "latest.weights.h5",
+        "training_metadata.json",
+    ]
     assert result.history["epoch"] == [0.0, 1.0, 2.0]
     assert result.epochs_completed == 3
-    assert not list(tmp_path.glob(".*"))  # no temporary files left
+    assert not list(tmp_path.rglob(".*"))  # no temporary files left
+
+
+def test_backup_restores_weights_and_optimizer_state(tmp_path: Path) -> None:
+    data = _tiny_data()
+    first = training.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    restored = _tiny_model()
+    again = training.train(restored, data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    assert again.initial_epoch == 2
+    for mine, theirs in zip(first.model.weights, restored.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    assert int(restored.optimizer.iterations) == int(first.model.optimizer.iterations) > 0
 
 
 def test_finished_run_is_not_trained_again_and_more_epochs_continue(tmp_path: Path) -> None:
@@ -173,7 +187,7 @@ TRAIN_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_run_killed_with_sigkill_resumes_from_last_checkpoint(tmp_path: Path) -> None:
+def test_run_killed_with_sigkill_resumes_from_last_backup(tmp_path: Path) -> None:
     script = tmp_path / "train.py"
     script.write_text(TRAIN_SCRIPT)
     out = tmp_path / "run"
@@ -181,13 +195,12 @@ def test_run_killed_with_sigkill_resumes_from_last_checkpoint(tmp_path: Path) ->
     process = subprocess.Popen([sys.executable, str(script), str(out), "40"], env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        state = training.read_state(out) if (out / "state.json").is_file() else None
-        if state and state["epoch"] >= 2:
+        if training.finished_epochs(out) >= 2:
             break
         time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = training.read_state(out)["epoch"]
+    killed_at = training.finished_epochs(out)
     assert 2 <= killed_at < 40
 
     finished = subprocess.run(

@@ -1,0 +1,121 @@
+"""The steps of a run skip by key: a changed input redoes exactly the steps downstream of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorlib import baselines, steps, workflow
+from colorlib.params import Params
+
+SIZE = 64
+
+
+def colour_photos(folder: Path, count: int, seed: int) -> list[Path]:
+    """``count`` smooth colour photos (48×48 PNG) in a flat folder."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index in range(count):
+        base = rng.integers(30, 220, size=3)
+        ramp = np.linspace(0, 30, 48)[:, None, None]
+        pixels = np.clip(base + ramp + rng.normal(0, 8, (48, 48, 3)), 0, 255).astype(np.uint8)
+        paths.append(folder / f"photo_{index:02d}.png")
+        Image.fromarray(pixels).save(paths[-1])
+    return paths
+
+
+def run_params(tmp_path: Path, dataset: Path, name: str, **values) -> Params:
+    return Params(
+        run_name=name,
+        dataset=str(dataset),
+        image_size=SIZE,
+        batch_size=4,
+        epochs=1,
+        encoder_weights=None,
+        validation_fraction=0.2,
+        test_fraction=0.2,
+        data_dir=str(tmp_path / "data"),
+        **values,
+    )
+
+
+def test_step_keys_change_with_any_input_and_records_are_atomic(tmp_path: Path) -> None:
+    first = steps.key("features", split="a", views=2)
+    assert steps.key("features", views=2, split="a") == first  # order of inputs does not matter
+    assert steps.key("features", split="a", views=3) != first
+    assert steps.key("training", split="a", views=2) != first
+    step = steps.Step(tmp_path / "step.json", first)
+    assert step.result() is None and not step.done()
+    step.finish({"n": 1})
+    assert step.result() == {"n": 1}
+    assert steps.Step(tmp_path / "step.json", steps.key("features", split="b", views=2)).result() is None
+    (tmp_path / "step.json").write_text("{truncated")
+    assert step.result() is None  # a damaged record means: do the step again
+
+
+def test_changing_the_seed_recomputes_the_mean_ab_baseline(tmp_path: Path, monkeypatch) -> None:
+    photos = colour_photos(tmp_path / "photos", 10, seed=0)
+    calls = []
+    real_mean_ab = baselines.mean_ab
+
+    def counting_mean_ab(paths, *args, **kwargs):
+        calls.append(sorted(map(str, paths)))
+        return real_mean_ab(paths, *args, **kwargs)
+
+    monkeypatch.setattr(baselines, "mean_ab", counting_mean_ab)
+    params = run_params(tmp_path, photos[0].parent, "seeds", seed=1)
+    workflow.prepare_dataset(params, progress=False)
+    first = workflow.training_mean_ab(params, progress=False)
+    assert workflow.training_mean_ab(params, progress=False) == first and len(calls) == 1
+
+    reseeded = run_params(tmp_path, photos[0].parent, "seeds", seed=2)
+    workflow.prepare_dataset(reseeded, progress=False)
+    second = workflow.training_mean_ab(reseeded, progress=False)
+    assert len(calls) == 2 and calls[0] != calls[1], "a new seed, a new split, a new mean ab"
+    assert second != first
+
+
+@pytest.mark.slow
+def test_changing_one_photo_redoes_its_features_and_training_but_not_the_split(tmp_path: Path) -> None:
+    photos = colour_photos(tmp_path / "photos", 10, seed=0)
+    other_photos = colour_photos(tmp_path / "other", 10, seed=1)
+    params = run_params(tmp_path, photos[0].parent, "edited", views=2)
+    unrelated = run_params(tmp_path, other_photos[0].parent, "unrelated", views=2)
+
+    def run_to_training(run: Params):
+        workflow.prepare_dataset(run, progress=False)
+        encoder = workflow.build_run_encoder(run)
+        indexes = workflow.extract_run_features(run, encoder, progress=False)
+        workflow.train_run(run, verbose=0)
+        return indexes
+
+    run_to_training(params)
+    run_to_training(unrelated)
+    paths, other = workflow.run_paths(params), workflow.run_paths(unrelated)
+    watched = [paths.split_json, paths.dataset_json, other.split_json, other.colorizer, other.history_csv]
+    stamps = {path: path.stat().st_mtime_ns for path in watched}
+    model_before = paths.colorizer.stat().st_mtime_ns
+
+    # Nothing changed: every step is read back.
+    features_record = paths.features_dir / "step.json"
+    features_before = features_record.stat().st_mtime_ns
+    run_to_training(params)
+    assert features_record.stat().st_mtime_ns == features_before
+    assert paths.colorizer.stat().st_mtime_ns == model_before
+
+    edited = Path(workflow.load_split(params)["train"][0])
+    pixels = np.asarray(Image.open(edited)).copy()
+    pixels[:8] = 255 - pixels[:8]
+    Image.fromarray(pixels).save(edited)
+
+    indexes = run_to_training(params)
+    assert indexes["train"].stats["computed"] == params.views, "only the edited photo's views"
+    assert indexes["validation"].stats["computed"] == 0
+    assert features_record.stat().st_mtime_ns != features_before
+    assert paths.colorizer.stat().st_mtime_ns != model_before, "the model is trained again"
+    run_to_training(unrelated)
+    assert {path: path.stat().st_mtime_ns for path in watched} == stamps, "splits and the other run kept"
