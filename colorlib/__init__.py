@@ -9,7 +9,10 @@ Modules, one concern each:
 - :mod:`colorlib.lab`        RGB <-> LAB and the normalization of L and ab
 - :mod:`colorlib.data`       finding datasets and loading images robustly
 - :mod:`colorlib.augment`    seeded rotation and flips
-- :mod:`colorlib.models`     the frozen VGG16 encoder, the decoder, the full model
+- :mod:`colorlib.models`     the frozen encoder (VGG16 or Lite0), the decoder, the full model
+- :mod:`colorlib.encoders`   EfficientNet-Lite0: ImageNet classifier and gray-input encoder
+- :mod:`colorlib.efficientnet` the Lite0 network and its converted ImageNet weights
+- :mod:`colorlib.torchweights` reading PyTorch's legacy .pth files safely
 - :mod:`colorlib.inputs`     parallel image loading and batching (the input pipeline)
 - :mod:`colorlib.featurestore` the on-disk cache of encoder features (content-addressed shards)
 - :mod:`colorlib.features`   extracting encoder features into the cache; run indexes

@@ -69,17 +69,18 @@ def notebooks_from(start_at: str | None) -> tuple[str, ...]:
 def check_encoder_weights(params: Params) -> None:
     """Fail at once when the encoder weights of the run cannot be had.
 
-    Builds the smallest VGG16 (32×32) with the run's weights: with ``"imagenet"`` this reads
-    the Keras cache or downloads the file, and raises
+    Builds the run's encoder at the smallest size (32×32) with its weights: for VGG16 with
+    ``"imagenet"`` this reads the Keras cache or downloads the file, and raises
     :class:`colorlib.models.WeightsUnavailableError` with what to do when offline. Random
-    weights (None) need nothing. Done before notebook 01 so a user does not wait for it.
+    weights (None) need nothing; Lite0 needs its package (a clear FileNotFoundError names the
+    pip command). Done before notebook 01 so a user does not wait for it.
     """
     if params.encoder_weights is None:
         return
     from colorlib import models  # imports Keras: only when weights must be checked
 
     try:
-        models.build_vgg16(params.encoder_weights, ENCODER_STRIDE)
+        models.build_encoder(params.encoder_weights, ENCODER_STRIDE, params.encoder)
     except models.WeightsUnavailableError as error:
         raise models.WeightsUnavailableError(
             f"{error} To check the whole chain without them (random encoder weights, about a "

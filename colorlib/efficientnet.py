@@ -30,9 +30,9 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorlib.config import keras_models_dir
 from colorlib.data import file_hash
 from colorlib.io import atomic_write, read_json, write_json
-from colorlib.models import keras_models_dir
 from colorlib.torchweights import WeightsFileError, read_torch_state_dict
 
 # --- The network --------------------------------------------------------------------------------
@@ -393,7 +393,7 @@ def _cached_weights_valid(target: Path) -> bool:
 
 
 def imagenet_weights_path() -> Path:
-    """The converted ImageNet weights in :func:`colorlib.models.keras_models_dir`, made when needed.
+    """The converted ImageNet weights in :func:`colorlib.config.keras_models_dir`, made when needed.
 
     The cached file is used when it matches its JSON record and the record the pinned
     checksums; otherwise (first use, damaged or edited file) it is converted again from

@@ -38,6 +38,8 @@ SRGB_GAMMA = 2.4
 
 #: Names of the multiscale outputs: the last layer at each output stride, then the bottleneck.
 MULTISCALE_STRIDES = (4, 8, 16, 32)
+#: Channels of the bottleneck features (the head convolution).
+LITE0_CHANNELS = efficientnet.HEAD_FILTERS
 BOTTLENECK = "bottleneck"
 
 

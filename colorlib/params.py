@@ -27,6 +27,7 @@ import yaml
 
 from colorlib.config import (
     BATCH_SIZE,
+    ENCODER_NAMES,
     EPOCHS,
     IMAGE_SIZE,
     LEARNING_RATE,
@@ -61,8 +62,13 @@ class Params:
     batch_size: int = _param(BATCH_SIZE, "photos per training step")
     epochs: int = _param(EPOCHS, "epochs to train")
     learning_rate: float = _param(LEARNING_RATE, "Adam learning rate")
+    encoder: str = _param(
+        ENCODER_NAMES[0], "the frozen encoder: 'vgg16' (the original design) or 'efficientnet_lite0'"
+    )
     encoder_weights: str | None = _param(
-        "imagenet", "'imagenet', a VGG16 .h5 weights file, or None (random weights: tests only)"
+        "imagenet",
+        "'imagenet' (Keras' VGG16 download, or Lite0's packaged weights), a VGG16 .h5 file, or None "
+        "(random weights: tests only)",
     )
     seed: int = _param(SEED, "seed of the split, the augmentations and the initial weights")
     validation_fraction: float = _param(VALIDATION_FRACTION, "share of the colour photos for validation")
@@ -97,6 +103,9 @@ class Params:
                     "multiple of 32, batch_size, epochs and views at least 1, learning_rate "
                     "positive, limit None or at least 3."
                 )
+        if self.encoder not in ENCODER_NAMES:
+            known = ", ".join(ENCODER_NAMES)
+            raise ValueError(f"encoder={self.encoder!r} is not known; choose one of {known}.")
         if isinstance(self.encoder_weights, str) and self.encoder_weights.lower() in (*NONE_WORDS, "random"):
             raise ValueError(
                 f"encoder_weights={self.encoder_weights!r}: write null in YAML (None in Python) "

@@ -209,7 +209,13 @@ def load_split(params: Params) -> dict[str, list[str]]:
 
 
 def _encoder_step(params: Params) -> steps.Step:
-    key = steps.key("encoder", weights=params.encoder_weights, image_size=params.image_size, seed=params.seed)
+    key = steps.key(
+        "encoder",
+        encoder=params.encoder,
+        weights=params.encoder_weights,
+        image_size=params.image_size,
+        seed=params.seed,
+    )
     return steps.Step(run_paths(params).encoder_json, key)
 
 
@@ -228,10 +234,10 @@ def build_run_encoder(params: Params):
     if step.done() and paths.encoder_weights.is_file():
         return load_run_encoder(params)
     keras.utils.set_random_seed(params.seed)
-    encoder = models.build_encoder(params.encoder_weights, params.image_size)
+    encoder = models.build_encoder(params.encoder_weights, params.image_size, params.encoder)
     with atomic_write(paths.encoder_weights, suffix=".weights.h5") as temporary:
         encoder.save_weights(temporary)
-    step.finish({"fingerprint": models.weights_fingerprint(encoder)})
+    step.finish({"encoder": params.encoder, "fingerprint": models.weights_fingerprint(encoder)})
     return encoder
 
 
@@ -241,7 +247,7 @@ def load_run_encoder(params: Params):
 
     paths = run_paths(params)
     require(paths.encoder_weights, NOTEBOOKS["encoder"])
-    encoder = models.build_encoder(None, params.image_size)
+    encoder = models.build_encoder(None, params.image_size, params.encoder)
     encoder.load_weights(paths.encoder_weights)
     return encoder
 
@@ -369,7 +375,8 @@ def new_decoder(params: Params):
     from colorlib import distribute, models
 
     with distribute.scope(params.strategy):
-        return models.compile_model(models.build_decoder(params.image_size), params.learning_rate)
+        decoder = models.build_decoder(params.image_size, channels=models.ENCODERS[params.encoder])
+        return models.compile_model(decoder, params.learning_rate)
 
 
 def save_trained(params: Params, decoder):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from keras.applications import vgg16
 
-from colorlib import models
+from colorlib import config, models, training
 
 #: Side of the images in these tests (the ``small_colorizer`` fixture uses the same).
 SMALL_IMAGE_SIZE = 64
@@ -188,3 +188,21 @@ def test_saved_colorizer_loads_back_with_the_same_predictions(small_colorizer, t
     )
     with pytest.raises(FileNotFoundError, match="Train one first"):
         models.load_model(tmp_path / "missing.keras")
+
+
+def test_the_encoder_parameter_builds_either_encoder_and_a_matching_decoder(tmp_path: Path) -> None:
+    assert list(models.ENCODERS) == list(config.ENCODER_NAMES) == ["vgg16", "efficientnet_lite0"]
+    l_norm = np.random.default_rng(4).random((2, SMALL_IMAGE_SIZE, SMALL_IMAGE_SIZE, 1), dtype=np.float32)
+    for name, channels in models.ENCODERS.items():
+        encoder = models.build_encoder(None, SMALL_IMAGE_SIZE, name)
+        assert encoder.output_shape == (None, 2, 2, channels)
+        assert models.backbone(encoder).name == {"vgg16": "vgg16"}.get(name, "efficientnet_lite0")
+        decoder = models.build_decoder(SMALL_IMAGE_SIZE, channels=encoder.output_shape[-1])
+        colorizer = models.build_colorizer(encoder, decoder)
+        path = training.save_model(colorizer, tmp_path / f"{name}.keras")
+        reloaded = models.load_model(path)  # Lite0's input layer is registered for loading
+        np.testing.assert_allclose(reloaded.predict(l_norm, verbose=0), colorizer.predict(l_norm, verbose=0))
+    with pytest.raises(ValueError, match="Unknown encoder 'resnet'"):
+        models.build_encoder(None, SMALL_IMAGE_SIZE, "resnet")
+    with pytest.raises(ValueError, match=r"'imagenet'.*or None"):
+        models.build_encoder(str(tmp_path / "vgg16.h5"), SMALL_IMAGE_SIZE, "efficientnet_lite0")

@@ -21,6 +21,7 @@ def test_defaults_are_the_original_projects_numbers() -> None:
     assert defaults.epochs == 50
     assert defaults.learning_rate == pytest.approx(2e-4)
     assert defaults.encoder_weights == "imagenet"
+    assert defaults.encoder == "vgg16"
     assert defaults.seed == 42
     assert defaults.run_dir == project_root() / "data" / "runs" / "default"
 
@@ -47,6 +48,7 @@ def test_unknown_names_in_a_file_are_refused(tmp_path: Path) -> None:
         {"views": 0},
         {"limit": 2},
         {"encoder_weights": "none"},
+        {"encoder": "resnet50"},
     ],
 )
 def test_invalid_values_are_refused(values: dict) -> None:
@@ -133,3 +135,9 @@ def test_smoke_yaml_is_small_and_offline(monkeypatch) -> None:
     assert smoke.image_size == 64 and smoke.epochs <= 2
     assert smoke.encoder_weights is None
     assert smoke.run_dir == project_root() / "data" / "runs" / "smoke"
+
+
+@pytest.mark.parametrize("path", sorted(PARAMS_DIR.glob("**/*.yaml")), ids=lambda path: path.name)
+def test_every_parameters_file_of_the_project_loads(path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(params.PARAMS_ENV, raising=False)
+    assert load_params(path).run_name

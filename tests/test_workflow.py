@@ -119,3 +119,20 @@ def test_changing_one_photo_redoes_its_features_and_training_but_not_the_split(t
     assert paths.colorizer.stat().st_mtime_ns != model_before, "the model is trained again"
     run_to_training(unrelated)
     assert {path: path.stat().st_mtime_ns for path in watched} == stamps, "splits and the other run kept"
+
+
+@pytest.mark.slow
+def test_a_run_with_the_lite0_encoder_trains_and_colorizes(tmp_path: Path) -> None:
+    photos = colour_photos(tmp_path / "photos", 10, seed=2)
+    params = run_params(tmp_path, photos[0].parent, "lite0", encoder="efficientnet_lite0")
+    workflow.prepare_dataset(params, progress=False)
+    encoder = workflow.build_run_encoder(params)
+    assert encoder.output_shape[-1] == 1280
+    indexes = workflow.extract_run_features(params, encoder, progress=False)
+    assert indexes["train"].encoder != ""
+    result = workflow.train_run(params, verbose=0)
+    assert result.epochs_completed == 1
+    outputs = workflow.colorize_run(params, progress=False)
+    assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
+    record = workflow.run_paths(params).encoder_json.read_text()
+    assert '"encoder": "efficientnet_lite0"' in record
