@@ -23,9 +23,9 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
-from pathlib import Path
 from typing import Any
 
 from colorlib import __version__
@@ -36,7 +36,47 @@ POSITIONAL_PARAMS = ("dataset",)
 
 
 def _quiet_tensorflow() -> None:
+    """Hide TensorFlow's INFO and WARNING lines in this process and the ones it starts."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe its devices with its C++ start-up lines left out of stderr.
+
+    Those lines (:data:`colorlib.config.TF_STARTUP_NOISE`) are written before TensorFlow's
+    log level applies, so stderr (file descriptor 2) goes to a temporary file meanwhile;
+    every other line written then is passed on, and stderr is restored before anything
+    else runs, so later warnings and errors print as usual. ``TF_CPP_MIN_LOG_LEVEL=0``
+    passes everything on.
+    """
+    _quiet_tensorflow()
+    if "tensorflow" in sys.modules:
+        return
+    from colorlib.config import TF_STARTUP_NOISE
+
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to keep clean
+        import tensorflow  # noqa: F401
+
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the device probe writes the cuInit line
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode(errors="replace")
+            if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
+                text = TF_STARTUP_NOISE.sub("", text)
+            sys.stderr.write(text)
+            sys.stderr.flush()
 
 
 def _value_parser(kind: type, optional: bool):
@@ -106,7 +146,7 @@ def _prepare_run(args: argparse.Namespace):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    _quiet_tensorflow()
+    _import_tensorflow_quietly()
     from colorlib import workflow
 
     params, encoder = _prepare_run(args)
@@ -122,7 +162,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
-    _quiet_tensorflow()
+    _import_tensorflow_quietly()
     from colorlib import workflow
 
     params, encoder = _prepare_run(args)
@@ -131,14 +171,13 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _cmd_colorize(args: argparse.Namespace) -> int:
-    _quiet_tensorflow()
     from colorlib import colorize
-    from colorlib.models import load_model
 
-    paths = colorize.collect_inputs(args.inputs)
-    colorize.plan_outputs(paths, args.out)  # refuse a bad output folder before loading the model
-    model = load_model(Path(args.model).expanduser() if args.model else colorize.default_model_path())
-    report = colorize.colorize_files(model, paths, args.out, batch_size=args.batch_size)
+    scan = colorize.scan_inputs(args.inputs, recursive=args.recursive)
+    colorize.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
+    _import_tensorflow_quietly()
+    model = colorize.load_colorizer(args.model if args.model else colorize.default_model_path())
+    report = colorize.colorize_files(model, scan, args.out, batch_size=args.batch_size)
     print(report.summary())
     return 1 if report.failed else 0
 
@@ -233,8 +272,24 @@ def build_parser() -> argparse.ArgumentParser:
     extract.set_defaults(handler=_cmd_extract)
 
     colorize = commands.add_parser("colorize", help="colorize photos at their own resolution")
-    colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders of images")
-    colorize.add_argument("--out", required=True, help="folder for the colorized photos (same file names)")
+    colorize.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files and folders of images, in any format Pillow reads (of a GIF: its first frame)",
+    )
+    colorize.add_argument(
+        "--out",
+        required=True,
+        help="folder for the colorized photos: same names and sub-folders; formats other than "
+        "JPEG, PNG, TIFF, WebP and BMP are written as PNG (a.gif -> a.png)",
+    )
+    colorize.add_argument(
+        "--recursive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="search the sub-folders of input folders (default: yes; --no-recursive: only the folder itself)",
+    )
     colorize.add_argument(
         "--model", help="a trained .keras model (default: data/runs/default/model/colorizer.keras)"
     )

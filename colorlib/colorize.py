@@ -13,11 +13,23 @@ with OpenCV, so a 24-megapixel photo needs a few tens of MB of temporaries on to
 of its 8-bit input and output. :func:`colorize_files` decodes and writes on a small
 thread pool while the model runs, and keeps the photos in flight under a pixel budget.
 
-Output files keep their input's name and extension (JPEG at quality 95) and are
-written atomically. Metadata (EXIF, ICC profile) is not copied; the pixels are
-written upright. Two inputs with the same file name from different folders would
-need the same output file: the first one is colorized and the later ones are
-reported as failed, never silently overwritten.
+Inputs: files given by name are always tried; folders are searched, sub-folders
+included unless ``recursive=False``, for files in any format Pillow reads (JPEG, PNG,
+TIFF, WebP, BMP, GIF, ...; an animated GIF gives its first frame). Hidden files and
+folders (name starting with '.') are left out. Nothing is skipped in silence: the
+summary line counts the files that are not images, the hidden ones, and the
+sub-folders not searched, and each photo that fails has its own stderr line.
+
+Outputs keep the layout of the input folder (``in/1950s/a.jpg`` -> ``out/1950s/a.jpg``;
+a file given by name goes to ``out/NAME``) and are written atomically. JPEG, PNG, TIFF,
+WebP and BMP photos (:data:`colorlib.config.IMAGE_EXTENSIONS`) are written in their own
+format under their own name (JPEG and WebP at quality 95); every other format is written
+as PNG with the same stem (``a.gif`` -> ``a.png``; GIF holds only 256 colours). Metadata
+(EXIF, ICC profile) is not copied; the pixels are written upright. Two inputs that
+would need the same output file (the same name in two folders given separately, or
+``a.gif`` beside ``a.png``): the first one is colorized and the later ones are reported
+as failed, never silently overwritten. No output is ever written into a folder that is
+searched for inputs.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import contextlib
 import itertools
 import os
 import sys
+import zipfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,8 +50,15 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from colorlib.config import AB_SCALE, BATCH_SIZE, IMAGE_EXTENSIONS, PIXEL_MAX, project_root
-from colorlib.data import ImageLoadError, list_images, open_image, resize_rgb
+from colorlib.config import (
+    AB_SCALE,
+    BATCH_SIZE,
+    FALLBACK_EXTENSION,
+    IMAGE_EXTENSIONS,
+    PIXEL_MAX,
+    project_root,
+)
+from colorlib.data import FolderScan, ImageLoadError, open_image, resize_rgb, scan_folder
 from colorlib.io import atomic_write
 from colorlib.lab import lab_to_rgb_fast, normalize_l, rgb_to_lab, rgb_to_lab_fast
 
@@ -53,19 +73,76 @@ BATCH_PIXELS = 1 << 25
 IO_WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: JPEG and WebP quality of the written photos.
 JPEG_QUALITY = 95
+#: A summary line names this many of the files it counts, then says "and N more".
+SUMMARY_NAMES = 5
+
+
+def _named(count: int, one: str, many: str, paths: Sequence[Path]) -> str:
+    """``"2 files were not images: a.txt, b.csv"``: the count, then at most :data:`SUMMARY_NAMES` names."""
+    names = [path.name for path in paths[:SUMMARY_NAMES]]
+    if count > SUMMARY_NAMES:
+        names.append(f"and {count - SUMMARY_NAMES} more")
+    return f"{count} {one if count == 1 else many}: {', '.join(names)}"
+
+
+@dataclass
+class LeftOut:
+    """What a search of the input folders left out, on purpose: no photo is skipped in silence."""
+
+    not_images: list[Path] = field(default_factory=list)
+    hidden: list[Path] = field(default_factory=list)
+    not_searched: list[Path] = field(default_factory=list)
+
+    def add(self, found: FolderScan) -> None:
+        """Add what one folder search left out."""
+        self.not_images += found.not_images
+        self.hidden += found.hidden
+        self.not_searched += found.not_searched
+
+    def phrases(self) -> list[str]:
+        """One phrase per kind of file left out, e.g. ``2 files were not images: notes.txt, data.csv``."""
+        kinds = (
+            (self.not_images, "file was not an image", "files were not images"),
+            (self.hidden, "hidden file or folder skipped", "hidden files or folders skipped"),
+            (
+                self.not_searched,
+                "sub-folder not searched (--no-recursive)",
+                "sub-folders not searched (--no-recursive)",
+            ),
+        )
+        return [_named(len(paths), one, many, paths) for paths, one, many in kinds if paths]
+
+
+@dataclass
+class InputScan:
+    """The inputs of a colorize run, from :func:`scan_inputs`.
+
+    ``photos``: ``(file, relative)`` for each file to colorize; ``relative`` is its path
+    below the input folder it was found in (its name, for a file given by name), which
+    the output keeps. ``roots``: ``(folder, recursive)`` for each folder searched and the
+    folder of each file given by name; no output is written into them. ``errors``:
+    ``(folder, reason)`` for each folder that could not be listed.
+    """
+
+    photos: list[tuple[Path, Path]] = field(default_factory=list)
+    roots: list[tuple[Path, bool]] = field(default_factory=list)
+    left_out: LeftOut = field(default_factory=LeftOut)
+    errors: list[tuple[Path, str]] = field(default_factory=list)
 
 
 @dataclass
 class ColorizeReport:
-    """What :func:`colorize_files` did: files written, and ``(input, reason)`` for each failure."""
+    """What :func:`colorize_files` did: files written, ``(input, reason)`` per failure, what was left out."""
 
     out_dir: Path
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    left_out: LeftOut = field(default_factory=LeftOut)
 
     def summary(self) -> str:
-        """One line: ``colorized N photos into DIR; M failed``."""
-        return f"colorized {len(self.written)} photos into {self.out_dir}; {len(self.failed)} failed"
+        """One line: ``colorized N photos into DIR; M failed``, then what was left out, if anything."""
+        counts = [f"colorized {len(self.written)} photos into {self.out_dir}", f"{len(self.failed)} failed"]
+        return "; ".join(counts + self.left_out.phrases())
 
 
 @dataclass
@@ -92,76 +169,164 @@ def model_image_size(model) -> int:
     return int(shape[1])
 
 
-def collect_inputs(inputs: Sequence[str | Path], recursive: bool = False) -> list[Path]:
-    """Files as given, folders expanded to their images (sorted); the same file only once.
+def _not_a_model(path: Path, reason: str) -> str:
+    return (
+        f"{path} is not a colorlib model (a .keras file saved by `colorlib train` or notebook 03): "
+        f"{reason}. Train one with `colorlib train`, or pass --model with the path of a run's "
+        "model/colorizer.keras."
+    )
 
-    Raises FileNotFoundError naming an input that does not exist, ValueError when
-    there is nothing to colorize.
+
+def _shape_problem(model) -> str | None:
+    """Why ``model`` is not a colorizer L ``(S, S, 1)`` -> ab ``(S, S, 2)``, or None when it is one."""
+    inputs = tuple(getattr(model, "input_shape", None) or ())
+    outputs = tuple(getattr(model, "output_shape", None) or ())
+    size = inputs[1] if len(inputs) == 4 else None
+    if not isinstance(size, int) or inputs[1:] != (size, size, 1):
+        return f"its input has shape {inputs}, not L (None, S, S, 1)"
+    if len(outputs) != 4 or outputs[1:] != (size, size, 2):
+        return f"its output has shape {outputs}, not ab (None, {size}, {size}, 2)"
+    return None
+
+
+def load_colorizer(path: Path | str):
+    """Load a colorizer saved by colorlib (``.keras``) and check that it maps L to ab.
+
+    The model takes L ``float32 (N, S, S, 1)`` in [0, 1] and gives ab ``(N, S, S, 2)`` in
+    [-1, 1]. Raises FileNotFoundError when there is no file at ``path``, and ValueError
+    saying what is wrong when the file is not a Keras model (damaged, not a zip archive)
+    or is a Keras model of other shapes.
+    """
+    from colorlib import models
+
+    path = Path(path).expanduser()
+    try:
+        model = models.load_model(path)
+    except Exception as error:  # Keras raises many kinds (ValueError "File not found", KeyError, ...)
+        if isinstance(error, FileNotFoundError) and not path.is_file():
+            raise  # "No model at ...": the file is missing
+        if zipfile.is_zipfile(path):
+            problem = f"Keras could not load it ({type(error).__name__}: {error})"
+        else:
+            problem = "it is not a zip archive, as .keras files are (it is damaged, or of another kind)"
+        raise ValueError(_not_a_model(path, problem)) from None
+    problem = _shape_problem(model)
+    if problem is not None:
+        raise ValueError(_not_a_model(path, problem))
+    return model
+
+
+def scan_inputs(inputs: Sequence[str | Path] | str | Path, recursive: bool = True) -> InputScan:
+    """Files as given, folders searched for their photos (sub-folders too when ``recursive``).
+
+    Photos are sorted within each folder; the same file is taken once. Raises
+    FileNotFoundError naming an input that does not exist, and ValueError, with what was
+    left out, when there is nothing to colorize.
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
-    paths: list[Path] = []
+    scan = InputScan()
     seen: set[Path] = set()
     for item in inputs:
         path = Path(item).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"No file or folder at {path}; check the path.")
-        found = list_images(path, recursive=recursive) if path.is_dir() else [path]
-        for file in found:
+        if path.is_dir():
+            found = scan_folder(path, recursive=recursive)
+            scan.roots.append((path, recursive))
+            scan.left_out.add(found)
+            scan.errors += found.errors
+            files = [(file, file.relative_to(path)) for file in found.images]
+        else:
+            scan.roots.append((path.parent, False))
+            files = [(path, Path(path.name))]
+        for file, relative in files:
             key = file.resolve()
             if key not in seen:
                 seen.add(key)
-                paths.append(file)
-    if not paths:
+                scan.photos.append((file, relative))
+    if not scan.photos:
+        left_out = [*scan.left_out.phrases(), *(f"{folder} {reason}" for folder, reason in scan.errors)]
+        details = f" ({'; '.join(left_out)})" if left_out else ""
         raise ValueError(
-            f"No images ({', '.join(IMAGE_EXTENSIONS)}) in {', '.join(map(str, inputs))}; "
-            "give image files or folders that hold some."
+            f"No photos in {', '.join(map(str, inputs))}{details}; give image files, or "
+            "folders that hold some, in a format Pillow reads (JPEG, PNG, TIFF, WebP, BMP, GIF, ...)."
         )
-    return paths
+    return scan
 
 
-def plan_outputs(paths: Sequence[Path], out_dir: Path | str) -> list[tuple[Path, Path | None, str | None]]:
-    """``(input, output, None)`` for each input, or ``(input, None, reason)`` when it is skipped.
+def collect_inputs(inputs: Sequence[str | Path] | str | Path, recursive: bool = False) -> list[Path]:
+    """The photos of :func:`scan_inputs` (files as given, folders expanded), without their layout."""
+    return [path for path, _ in scan_inputs(inputs, recursive).photos]
 
-    Raises ValueError when ``out_dir`` is a file or when an output would replace an input.
+
+def output_name(relative: Path | str) -> Path:
+    """Where a photo goes below the output folder, from its path ``relative`` below the input folder.
+
+    A JPEG, PNG, TIFF, WebP or BMP photo keeps its path; any other gets the extension
+    ``.png`` (``1950s/a.gif`` -> ``1950s/a.png``).
+    """
+    relative = Path(relative)
+    if relative.suffix.lower() in IMAGE_EXTENSIONS:
+        return relative
+    return relative.with_suffix(FALLBACK_EXTENSION)
+
+
+def _input_folder_holding(folder: Path, roots: Sequence[tuple[Path, bool]]) -> Path | None:
+    """The input folder of ``roots`` that is ``folder`` or, searched recursively, holds it; else None."""
+    folder = folder.resolve()
+    for root, recursive in roots:
+        resolved = root.resolve()
+        if folder == resolved or (recursive and folder.is_relative_to(resolved)):
+            return root
+    return None
+
+
+def plan_outputs(scan: InputScan, out_dir: Path | str) -> list[tuple[Path, Path | None, str | None]]:
+    """``(input, output, None)`` for each photo of ``scan``, or ``(input, None, reason)`` when it is skipped.
+
+    Raises ValueError when ``out_dir`` is a file, or when an output would go into a folder
+    searched for inputs or replace an input.
     """
     out_dir = Path(out_dir).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"The output path {out_dir} is a file; give a folder.")
     inputs = {}
-    for path in paths:
+    for path, _ in scan.photos:
         with contextlib.suppress(OSError):
             stat = path.stat()
             inputs[(stat.st_dev, stat.st_ino)] = path
+    holders: dict[Path, Path | None] = {}
     plan: list[tuple[Path, Path | None, str | None]] = []
-    owners: dict[str, Path] = {}
-    clashes: list[tuple[Path, Path]] = []
-    for path in paths:
-        target = out_dir / path.name
-        if path.suffix.lower() not in IMAGE_EXTENSIONS:
-            reason = f"unsupported extension '{path.suffix}' (use one of {', '.join(IMAGE_EXTENSIONS)})"
-            plan.append((path, None, reason))
-            continue
-        if path.name in owners:
+    owners: dict[Path, Path] = {}
+    for path, relative in scan.photos:
+        target = out_dir / output_name(relative)
+        if target in owners:
             reason = (
-                f"another input with the same file name ({owners[path.name]}) is written to "
-                f"{target}; colorize these folders into separate output folders"
+                f"{owners[target]} has the same output file name, {target}; rename one of them or "
+                "colorize them into separate output folders"
             )
             plan.append((path, None, reason))
             continue
-        owners[path.name] = path
+        owners[target] = path
+        if target.parent not in holders:
+            holders[target.parent] = _input_folder_holding(target.parent, scan.roots)
+        holder = holders[target.parent]
+        if holder is not None:
+            raise ValueError(
+                f"Refusing to write {target}: {target.parent} is, or is inside, the input folder "
+                f"{holder}. Choose an output folder outside the folders that hold the inputs."
+            )
+        source = None
         with contextlib.suppress(OSError):
             stat = target.stat()
-            if (stat.st_dev, stat.st_ino) in inputs:
-                clashes.append((target, inputs[(stat.st_dev, stat.st_ino)]))
+            source = inputs.get((stat.st_dev, stat.st_ino))
+        if source is not None:
+            raise ValueError(
+                f"Refusing to write {target}: it is the input photo {source}. Choose an output "
+                "folder that holds none of the input photos."
+            )
         plan.append((path, target, None))
-    if clashes:
-        target, source = clashes[0]
-        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-        raise ValueError(
-            f"Refusing to write {target}: it is the input photo {source}{more}. Choose an output "
-            "folder that holds none of the input photos."
-        )
     return plan
 
 
@@ -346,25 +511,30 @@ def _prefetch(
 
 def colorize_files(
     model,
-    inputs: Sequence[str | Path],
+    inputs: Sequence[str | Path] | InputScan,
     out_dir: Path | str,
     batch_size: int = BATCH_SIZE,
     progress: bool = True,
+    recursive: bool = True,
 ) -> ColorizeReport:
-    """Colorize image files and folders of images into ``out_dir``, keeping file names.
+    """Colorize image files and folders of images into ``out_dir``, keeping names and layout.
 
-    A file that cannot be read or written is reported on stderr (one line: path and
-    reason), listed in ``report.failed`` and skipped. Raises ValueError before any work
-    when an output would replace an input, FileNotFoundError for a missing input.
+    ``inputs``: files and folders (searched as :func:`scan_inputs` does, sub-folders
+    included when ``recursive``), or the result of :func:`scan_inputs`. A file that cannot
+    be read or written, and a folder that cannot be listed, is reported on stderr (one
+    line: path and reason), listed in ``report.failed`` and skipped. Raises ValueError
+    before any work when an output would go into an input folder or replace an input,
+    FileNotFoundError for a missing input.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     size = model_image_size(model)
     out_dir = Path(out_dir).expanduser()
-    plan = plan_outputs(collect_inputs(inputs), out_dir)
+    scan = inputs if isinstance(inputs, InputScan) else scan_inputs(inputs, recursive)
+    plan = plan_outputs(scan, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = ColorizeReport(out_dir=out_dir)
-    bar = tqdm(total=len(plan), unit="photo", desc="colorizing", disable=not progress)
+    report = ColorizeReport(out_dir=out_dir, left_out=scan.left_out)
+    bar = tqdm(total=len(plan) + len(scan.errors), unit="photo", desc="colorizing", disable=not progress)
 
     def fail(path: Path, reason: str) -> None:
         report.failed.append((path, reason))
@@ -379,6 +549,8 @@ def colorize_files(
             except Exception as error:
                 fail(path, f"could not be written ({type(error).__name__}: {error})")
 
+    for folder, reason in scan.errors:
+        fail(folder, reason)
     jobs = []
     for path, target, reason in plan:
         if reason is None:

@@ -14,11 +14,18 @@ Conversion rule for every file the loader accepts (applied in this order):
 A file that cannot be read (zero bytes, truncated, corrupt, not an image) raises
 :class:`ImageLoadError`, a ``ValueError`` whose message names the file and the reason.
 Nothing here ever writes to or deletes a user's file.
+
+In a folder, a file is taken as an image when its extension is one of a format Pillow
+reads (:func:`image_extensions`: JPEG, PNG, TIFF, WebP, BMP, GIF, and the others);
+:func:`scan_folder` also returns what it left out: other files, hidden files and
+folders (name starting with '.'), and sub-folders when it does not recurse.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +37,6 @@ from PIL import Image, ImageOps
 from colorlib.config import (
     COLOR_CLASS_DIR,
     GRAY_CLASS_DIR,
-    IMAGE_EXTENSIONS,
     IMAGE_SIZE,
     PIXEL_MAX,
     SEED,
@@ -46,6 +52,12 @@ GRAY_TEST_SIZE = 64
 SIXTEEN_TO_EIGHT_BIT = 257.0
 #: Photos with more pixels than this are refused as likely decompression bombs.
 MAX_IMAGE_PIXELS = 200_000_000
+
+#: Formats whose extensions Pillow knows but whose files it cannot decode here: stubs that need an
+#: outside handler (BUFR, GRIB, HDF5, WMF/EMF), MPEG (identified only) and the write-only PDF and Palm.
+UNREADABLE_FORMATS = frozenset({"BUFR", "GRIB", "HDF5", "WMF", "MPEG", "PDF", "PALM"})
+#: Files and folders whose name starts with this are hidden, and never searched.
+HIDDEN_PREFIX = "."
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
@@ -81,15 +93,83 @@ class Dataset:
         )
 
 
-def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
-    """The image files in ``folder`` (by extension, case-insensitive), sorted by path."""
+@dataclass
+class FolderScan:
+    """What :func:`scan_folder` found in a folder; every list is sorted by path.
+
+    ``images`` are the files with an image extension; ``not_images`` the other files;
+    ``hidden`` the hidden files and folders left out; ``not_searched`` the sub-folders
+    left out because the search was not recursive; ``folders`` the folders searched;
+    ``errors`` a ``(folder, reason)`` for each folder that could not be listed.
+    """
+
+    folder: Path
+    images: list[Path] = field(default_factory=list)
+    not_images: list[Path] = field(default_factory=list)
+    hidden: list[Path] = field(default_factory=list)
+    not_searched: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    errors: list[tuple[Path, str]] = field(default_factory=list)
+
+
+@functools.cache
+def image_extensions() -> frozenset[str]:
+    """Extensions (lower case, with the dot) of every format Pillow can read, GIF and TIFF included."""
+    return frozenset(
+        extension
+        for extension, image_format in Image.registered_extensions().items()
+        if image_format not in UNREADABLE_FORMATS
+    )
+
+
+def scan_folder(folder: Path | str, recursive: bool = False) -> FolderScan:
+    """Sort the files of ``folder`` (and of its sub-folders when ``recursive``) into images and the rest.
+
+    Hidden files and folders are left out (and listed); links to folders are followed, each
+    folder searched once. Raises FileNotFoundError when ``folder`` is not a folder.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"No folder at {folder}; check the path.")
-    pattern = "**/*" if recursive else "*"
-    return sorted(
-        path for path in folder.glob(pattern) if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    scan = FolderScan(folder)
+    extensions = image_extensions()
+    searched: set[tuple[int, int]] = set()
+
+    def unreadable(error: OSError) -> None:
+        scan.errors.append((Path(error.filename), f"could not be listed ({error.strerror or error})"))
+
+    for top, folder_names, file_names in os.walk(folder, onerror=unreadable, followlinks=True):
+        here = Path(top)
+        stat = here.stat()
+        if (stat.st_dev, stat.st_ino) in searched:  # a link back to a folder already searched
+            folder_names.clear()
+            continue
+        searched.add((stat.st_dev, stat.st_ino))
+        scan.folders.append(here)
+        visible = [name for name in folder_names if not name.startswith(HIDDEN_PREFIX)]
+        scan.hidden += [here / name for name in folder_names if name.startswith(HIDDEN_PREFIX)]
+        if not recursive:
+            scan.not_searched += [here / name for name in visible]
+        folder_names[:] = sorted(visible) if recursive else []
+        for name in file_names:
+            path = here / name
+            if name.startswith(HIDDEN_PREFIX):
+                scan.hidden.append(path)
+            elif path.suffix.lower() in extensions:
+                scan.images.append(path)
+            else:
+                scan.not_images.append(path)
+    for found in (scan.images, scan.not_images, scan.hidden, scan.not_searched):
+        found.sort()
+    return scan
+
+
+def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
+    """The image files in ``folder`` (any format Pillow reads, by extension), sorted by path.
+
+    Hidden files and folders are left out.
+    """
+    return scan_folder(folder, recursive).images
 
 
 def find_dataset(root: Path | str) -> Dataset:
@@ -116,7 +196,7 @@ def find_dataset(root: Path | str) -> Dataset:
     else:
         dataset = Dataset(root=root, layout="flat", color_files=list_images(root, recursive=True))
     if not dataset.color_files and not dataset.gray_files:
-        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) were found in {root}; check the folder.")
+        raise ValueError(f"No images (in a format Pillow reads) were found in {root}; check the folder.")
     return dataset
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from colorlib import cli
 from colorlib.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
 
 SUBCOMMANDS = ("demo-data", "train", "extract", "colorize", "evaluate", "baseline", "pipeline")
+#: What TensorFlow's C++ runtime prints when it starts, none of which the command may show.
+TENSORFLOW_NOISE = ("absl::InitializeLog", "cudart_stub", "cuInit", "port.cc", "oneDNN")
 
 
 def test_help_of_every_subcommand_answers_without_loading_tensorflow() -> None:
@@ -46,6 +49,87 @@ def _photos(folder: Path, count: int, seed: int, gray: bool = False) -> list[Pat
         paths.append(folder / f"photo_{index:02d}.png")
         Image.fromarray(pixels).save(paths[-1])
     return paths
+
+
+def _tiny_model(path: Path, input_channels: int = 1, output_channels: int = 2) -> Path:
+    """A Keras model of 64×64 images, saved as .keras: with the defaults, a (poor) colorizer."""
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((64, 64, input_channels)), keras.layers.Conv2D(output_channels, 1, activation="tanh")]
+    )
+    model.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: path.write_bytes(np.random.default_rng(0).bytes(4096)), "it is not a zip archive"),
+        (lambda path: _tiny_model(path, input_channels=3), r"its input has shape (None, 64, 64, 3)"),
+        (lambda path: _tiny_model(path, output_channels=3), r"its output has shape (None, 64, 64, 3)"),
+    ],
+    ids=["random bytes", "colour input", "three outputs"],
+)
+def test_a_model_file_that_is_not_a_colorizer_is_a_clear_error(tmp_path: Path, capsys, make, problem) -> None:
+    _photos(tmp_path / "in", 1, seed=5)
+    model = tmp_path / "model.keras"
+    make(model)
+    arguments = [str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(model)]
+    assert cli.main(["colorize", *arguments]) == 2
+    error = capsys.readouterr().err
+    assert f"{model} is not a colorlib model (a .keras file saved by `colorlib train`" in error
+    assert problem in error and "Train one with `colorlib train`" in error
+    assert "File not found" not in error and not (tmp_path / "out").exists()
+
+
+def test_the_command_shows_none_of_tensorflows_start_up_lines(tmp_path: Path) -> None:
+    model = _tiny_model(tmp_path / "model.keras")
+    _photos(tmp_path / "in", 1, seed=6)
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    colorize = ["colorize", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(model)]
+    for arguments in (["--help"], colorize):
+        result = subprocess.run(
+            [sys.executable, "-m", "colorlib", *arguments], capture_output=True, text=True, env=environment
+        )
+        assert result.returncode == 0, result.stderr
+        for noise in TENSORFLOW_NOISE:
+            assert noise not in result.stderr, result.stderr
+    assert "colorized 1 photos" in result.stdout and (tmp_path / "out" / "photo_00.png").is_file()
+
+
+#: A stand-in for ``import tensorflow``: TensorFlow's start-up noise, and lines that must still print.
+FAKE_TENSORFLOW = r"""
+import os, types, warnings
+
+os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
+os.write(2, b"I0000 00:00:1795698672.675519   21011 port.cc:153] oneDNN custom operations are on.\n")
+os.write(2, b"E0000 00:00:1795698672.675600   21011 loader.cc:7] a real error\n")
+warnings.warn("a real warning")
+
+
+def probe():
+    os.write(2, b"E0000 00:00:1795698674.085534   21011 cuda_platform.cc:52] failed call to cuInit: 303\n")
+    return []
+
+
+config = types.SimpleNamespace(list_physical_devices=probe)
+"""
+
+
+def test_other_lines_written_while_tensorflow_starts_still_print(tmp_path: Path) -> None:
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text(FAKE_TENSORFLOW)
+    code = "import sys, colorlib.cli as c; c._import_tensorflow_quietly(); print('later', file=sys.stderr)"
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    environment["PYTHONPATH"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith("loader.cc:7] a real error") and "UserWarning: a real warning" in lines[1]
+    assert lines[-1] == "later"
+    for noise in TENSORFLOW_NOISE:
+        assert noise not in result.stderr, result.stderr
 
 
 def test_baseline_then_evaluate_prints_the_gray_baseline(tmp_path: Path, capsys) -> None:
@@ -92,8 +176,10 @@ def test_train_then_colorize_on_a_small_dataset(tmp_path: Path, capsys) -> None:
     assert "Resuming from the backup after epoch 2 of 3" in printed and "Trained 3 epochs" in printed
 
     out = tmp_path / "colorized"
-    assert (
-        cli.main(["colorize", str(dataset / GRAY_CLASS_DIR), "--out", str(out), "--model", str(model)]) == 0
-    )
-    assert sorted(path.name for path in out.iterdir()) == ["photo_00.png", "photo_01.png"]
-    assert Image.open(out / "photo_00.png").size == (48, 40)
+    assert cli.main(["colorize", str(dataset), "--out", str(out), "--model", str(model)]) == 0
+    assert f"colorized 10 photos into {out}; 0 failed" in capsys.readouterr().out
+    assert sorted(path.relative_to(out) for path in out.rglob("*.png")) == [
+        *(Path(COLOR_CLASS_DIR) / f"photo_{index:02d}.png" for index in range(8)),
+        *(Path(GRAY_CLASS_DIR) / f"photo_{index:02d}.png" for index in range(2)),
+    ]
+    assert Image.open(out / GRAY_CLASS_DIR / "photo_00.png").size == (48, 40)

@@ -114,20 +114,66 @@ def test_predict_ab_batches_give_the_same_answer_in_range(small_colorizer):
         colorize.predict_ab(small_colorizer, l_norm[..., :48, :, :])
 
 
-def test_collect_inputs_expands_folders_and_names_missing_paths(tmp_path):
+def test_scan_inputs_searches_sub_folders_and_lists_what_it_leaves_out(tmp_path):
     folder = tmp_path / "photos"
-    folder.mkdir()
-    for name in ("b.png", "a.jpg", "notes.txt"):
+    (folder / "1950s").mkdir(parents=True)
+    (folder / ".thumbnails").mkdir()
+    for name in (
+        "b.png",
+        "a.jpg",
+        "notes.txt",
+        "1950s/c.gif",
+        "1950s/d.TIF",
+        ".hidden.jpg",
+        ".thumbnails/e.jpg",
+    ):
         (folder / name).write_bytes(b"x")
     single = tmp_path / "single.jpg"
     single.write_bytes(b"x")
-    found = colorize.collect_inputs([folder, single, folder / "a.jpg"])
-    assert found == [folder / "a.jpg", folder / "b.png", single]
+    scan = colorize.scan_inputs([folder, single, folder / "a.jpg"])
+    assert scan.photos == [
+        (folder / "1950s" / "c.gif", Path("1950s/c.gif")),
+        (folder / "1950s" / "d.TIF", Path("1950s/d.TIF")),
+        (folder / "a.jpg", Path("a.jpg")),
+        (folder / "b.png", Path("b.png")),
+        (single, Path("single.jpg")),
+    ]
+    assert scan.left_out.not_images == [folder / "notes.txt"]
+    assert scan.left_out.hidden == [folder / ".hidden.jpg", folder / ".thumbnails"]
+    assert scan.left_out.not_searched == []
+    flat = colorize.scan_inputs([folder], recursive=False)
+    assert [relative for _, relative in flat.photos] == [Path("a.jpg"), Path("b.png")]
+    assert flat.left_out.not_searched == [folder / "1950s"]
+    assert colorize.collect_inputs([folder, single]) == [folder / "a.jpg", folder / "b.png", single]
     with pytest.raises(FileNotFoundError, match=r"missing\.jpg"):
-        colorize.collect_inputs([single, tmp_path / "missing.jpg"])
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="No images"):
-        colorize.collect_inputs([tmp_path / "empty"])
+        colorize.scan_inputs([single, tmp_path / "missing.jpg"])
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "readme.txt").write_text("no photos here")
+    left_out = r"1 file was not an image: readme\.txt; 1 sub-folder not searched \(--no-recursive\): sub"
+    with pytest.raises(ValueError, match=f"No photos in .*{left_out}"):
+        colorize.scan_inputs([tmp_path / "empty"], recursive=False)
+
+
+def test_outputs_keep_common_formats_and_names_and_other_formats_become_png():
+    assert colorize.output_name("1950s/a.JPG") == Path("1950s/a.JPG")
+    for name in ("a.jpeg", "a.png", "a.tif", "a.tiff", "a.webp", "a.bmp"):
+        assert colorize.output_name(name) == Path(name)
+    assert colorize.output_name(Path("1950s/a.gif")) == Path("1950s/a.png")
+    assert colorize.output_name("scan.tga") == Path("scan.png")
+    assert colorize.output_name("scan.jfif") == Path("scan.png")
+
+
+def test_summary_counts_and_names_what_was_left_out(tmp_path):
+    left_out = colorize.LeftOut(
+        not_images=[tmp_path / f"n{index}.txt" for index in range(7)],
+        not_searched=[tmp_path / "1950s"],
+    )
+    report = colorize.ColorizeReport(out_dir=Path("out"), written=[Path("out/a.jpg")], left_out=left_out)
+    assert report.summary() == (
+        "colorized 1 photos into out; 0 failed; 7 files were not images: n0.txt, n1.txt, n2.txt, "
+        "n3.txt, n4.txt, and 2 more; 1 sub-folder not searched (--no-recursive): 1950s"
+    )
+    assert colorize.ColorizeReport(out_dir=Path("out")).summary() == "colorized 0 photos into out; 0 failed"
 
 
 @pytest.fixture
@@ -144,25 +190,56 @@ def mixed_folder(tmp_path) -> Path:
     return folder
 
 
+def add_sub_folder_gif_and_text(folder: Path) -> None:
+    """A photo in ``1950s/``, a two-frame GIF and a text file, beside :func:`mixed_folder`'s files."""
+    (folder / "1950s").mkdir()
+    Image.fromarray(photo(36, 52)).save(folder / "1950s" / "good.jpg", quality=90)
+    frames = [Image.fromarray(photo(30, 44)).quantize(64), Image.fromarray(photo(44, 30)).quantize(64)]
+    frames[0].save(folder / "old.gif", save_all=True, append_images=frames[1:])
+    (folder / "notes.txt").write_text("not a photo\n")
+
+
+def hashes(folder: Path) -> dict[Path, str]:
+    return {path: sha256(path) for path in folder.rglob("*") if path.is_file()}
+
+
 def test_folder_with_bad_files_writes_good_ones_and_reports_each_bad_one(
     small_colorizer, mixed_folder, tmp_path, monkeypatch, capsys
 ):
-    before = {path.name: sha256(path) for path in mixed_folder.iterdir()}
+    add_sub_folder_gif_and_text(mixed_folder)
+    before = hashes(mixed_folder)
     monkeypatch.setattr(models, "load_model", lambda path: small_colorizer)
     out_dir = tmp_path / "out"
     status = cli.main(["colorize", str(mixed_folder), "--out", str(out_dir), "--model", "unused.keras"])
     captured = capsys.readouterr()
     assert status == 1
-    assert f"colorized 2 photos into {out_dir}; 3 failed" in captured.out
+    assert f"colorized 4 photos into {out_dir}; 3 failed; 1 file was not an image: notes.txt" in captured.out
     reasons = {"empty.jpg": "(0 bytes)", "truncated.jpg": "truncated image", "text.png": "not an image"}
     for bad, reason in reasons.items():
         lines = [line for line in captured.err.splitlines() if f"{bad}:" in line]
         assert len(lines) == 1 and reason in lines[0], captured.err
-    assert sorted(path.name for path in out_dir.iterdir()) == ["good.jpg", "good2.png"]
-    for name in ("good.jpg", "good2.png"):
-        with Image.open(mixed_folder / name) as source, Image.open(out_dir / name) as result:
-            assert result.size == source.size and result.format == source.format
-    assert {path.name: sha256(path) for path in mixed_folder.iterdir()} == before
+    outputs = {"good.jpg": "good.jpg", "good2.png": "good2.png", "1950s/good.jpg": "1950s/good.jpg"}
+    outputs["old.gif"] = "old.png"
+    assert sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*.*")) == sorted(outputs.values())
+    for name, written in outputs.items():
+        with Image.open(mixed_folder / name) as source, Image.open(out_dir / written) as result:
+            assert result.size == source.size
+            assert result.format == ("PNG" if name.endswith(".gif") else source.format)
+    assert hashes(mixed_folder) == before
+
+
+def test_no_recursive_leaves_sub_folders_out_and_says_so(
+    small_colorizer, mixed_folder, tmp_path, monkeypatch, capsys
+):
+    add_sub_folder_gif_and_text(mixed_folder)
+    monkeypatch.setattr(models, "load_model", lambda path: small_colorizer)
+    out_dir = tmp_path / "out"
+    arguments = [str(mixed_folder), "--out", str(out_dir), "--model", "unused.keras", "--no-recursive"]
+    assert cli.main(["colorize", *arguments]) == 1
+    printed = capsys.readouterr().out
+    assert f"colorized 3 photos into {out_dir}; 3 failed;" in printed
+    assert printed.rstrip().endswith("; 1 sub-folder not searched (--no-recursive): 1950s")
+    assert sorted(path.name for path in out_dir.iterdir()) == ["good.jpg", "good2.png", "old.png"]
 
 
 def test_outputs_match_one_by_one_colorization_whatever_the_batching(
@@ -230,13 +307,51 @@ def test_same_file_name_from_two_folders_is_not_overwritten(small_colorizer, tmp
     for folder, shape in ((first, (30, 40)), (second, (50, 20))):
         folder.mkdir()
         Image.fromarray(photo(*shape)).save(folder / "same.png")
+    Image.fromarray(photo(10, 10)).save(first / "same.gif")  # would be written as same.png too
     report = colorize.colorize_files(small_colorizer, [first, second], tmp_path / "out", progress=False)
     assert report.written == [tmp_path / "out" / "same.png"]
-    assert [path for path, _ in report.failed] == [second / "same.png"]
-    assert "same file name" in report.failed[0][1]
+    assert [path for path, _ in report.failed] == [first / "same.png", second / "same.png"]
+    assert all("same output file name" in reason for _, reason in report.failed)
     with Image.open(tmp_path / "out" / "same.png") as written:
-        assert written.size == (40, 30)
+        assert written.size == (10, 10)
     assert "second/same.png" in capsys.readouterr().err
+
+
+def test_sub_folders_keep_their_layout_and_gif_becomes_png(small_colorizer, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "1950s" / "summer").mkdir(parents=True)
+    Image.fromarray(photo(30, 40)).save(folder / "a.jpg")
+    Image.fromarray(photo(40, 30)).save(folder / "1950s" / "a.jpg")
+    frames = [Image.fromarray(photo(24, 36)).quantize(64), Image.fromarray(photo(24, 36)[::-1]).quantize(64)]
+    frames[0].save(folder / "1950s" / "summer" / "anim.gif", save_all=True, append_images=frames[1:])
+    report = colorize.colorize_files(small_colorizer, [folder], tmp_path / "out", progress=False)
+    assert not report.failed
+    assert sorted(report.written) == [
+        tmp_path / "out" / "1950s" / "a.jpg",
+        tmp_path / "out" / "1950s" / "summer" / "anim.png",
+        tmp_path / "out" / "a.jpg",
+    ]
+    first_frame = np.asarray(frames[0].convert("RGB"))
+    with Image.open(tmp_path / "out" / "1950s" / "summer" / "anim.png") as written:
+        assert written.format == "PNG" and written.size == (36, 24)
+        alone = colorize.colorize_array(small_colorizer, first_frame)
+        assert np.abs(np.asarray(written).astype(int) - alone).max() <= 1
+
+
+def test_an_output_folder_inside_a_searched_input_folder_is_refused(small_colorizer, mixed_folder, tmp_path):
+    inside = mixed_folder / "colorized"
+    with pytest.raises(ValueError, match="is inside, the input folder"):
+        colorize.colorize_files(small_colorizer, [mixed_folder], inside, progress=False)
+    assert not inside.exists()
+    (mixed_folder / "text.png").unlink()  # the other bad files fail later; this one is enough
+    report = colorize.colorize_files(small_colorizer, [mixed_folder], inside, progress=False, recursive=False)
+    assert sorted(path.name for path in inside.iterdir()) == ["good.jpg", "good2.png"]
+    report = colorize.colorize_files(small_colorizer, [mixed_folder], inside, progress=False, recursive=False)
+    assert len(report.written) == 2 and report.left_out.not_searched == [inside]
+    Image.fromarray(photo(8, 8)).save(tmp_path / "only.gif")  # only.png would go beside it: refused too
+    with pytest.raises(ValueError, match="Refusing to write"):
+        colorize.colorize_files(small_colorizer, [tmp_path / "only.gif"], tmp_path, progress=False)
+    assert not (tmp_path / "only.png").exists()
 
 
 def test_a_failed_write_leaves_the_previous_output_and_no_temporary_file(

@@ -111,7 +111,6 @@ def test_transparent_palette_colour_becomes_white(tmp_path: Path, suffix: str) -
     path = tmp_path / f"palette{suffix}"
     palette_image(indices).save(path, transparency=1)
     assert "transparency" in Image.open(path).info
-    # .gif is not in IMAGE_EXTENSIONS (never found in a folder), but a given path still loads.
     np.testing.assert_array_equal(data.load_rgb(path), [[RED, (255, 255, 255)], [GREEN, YELLOW]])
 
 
@@ -179,6 +178,15 @@ def test_cmyk_jpeg_converts_to_rgb(tmp_path: Path) -> None:
     loaded = data.load_rgb(path)
     check_rgb(loaded, image.shape[:2])
     assert np.abs(block_centres(loaded) - block_centres(image)).max() <= 12
+
+
+def test_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
+    first = quadrants()
+    path = tmp_path / "animated.gif"
+    frames = [Image.fromarray(pixels).quantize(4) for pixels in (first, first[::-1], first[:, ::-1])]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    assert Image.open(path).n_frames == 3
+    np.testing.assert_array_equal(data.load_rgb(path), first)
 
 
 def test_load_resized_gives_float_square_in_unit_range(tmp_path: Path) -> None:
@@ -249,6 +257,31 @@ def save_photos(folder: Path, names: list[str]) -> list[Path]:
         Image.fromarray(quadrants(8, 8)).save(folder / name)
         paths.append(folder / name)
     return paths
+
+
+def test_image_extensions_are_the_formats_pillow_reads() -> None:
+    extensions = data.image_extensions()
+    assert {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".tga", ".ppm"} <= extensions
+    assert not {".pdf", ".h5", ".mpg", ".txt", ".csv", ""} & extensions
+
+
+def test_scan_folder_sorts_files_and_lists_what_it_leaves_out(tmp_path: Path) -> None:
+    photos = save_photos(tmp_path, ["b.GIF", "a.jpg"]) + save_photos(tmp_path / "1950s", ["c.tga"])
+    save_photos(tmp_path / ".cache", ["hidden.jpg"])
+    (tmp_path / ".DS_Store").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / "1950s" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    scan = data.scan_folder(tmp_path, recursive=True)
+    assert scan.images == sorted(photos)
+    assert scan.not_images == [tmp_path / "notes.txt"]
+    assert scan.hidden == [tmp_path / ".DS_Store", tmp_path / ".cache"]
+    assert scan.not_searched == [] and scan.errors == []
+    assert scan.folders == [tmp_path, tmp_path / "1950s"]  # the link back up is searched once
+    flat = data.scan_folder(tmp_path)
+    assert flat.images == sorted(photos[:2]) and flat.not_searched == [tmp_path / "1950s"]
+    assert data.list_images(tmp_path) == flat.images
+    with pytest.raises(FileNotFoundError, match="No folder"):
+        data.scan_folder(tmp_path / "notes.txt")
 
 
 def test_find_dataset_original_layout_with_spaces(tmp_path: Path) -> None:
