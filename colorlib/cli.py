@@ -33,6 +33,9 @@ from colorlib.config import BATCH_SIZE, IMAGE_SIZE
 
 #: Parameters that are given another way on the command line (``dataset`` is positional).
 POSITIONAL_PARAMS = ("dataset",)
+#: How a yes/no flag is written on the command line, e.g. ``--attention true``.
+TRUE_WORDS = ("true", "yes", "1")
+FALSE_WORDS = ("false", "no", "0")
 
 
 def _quiet_tensorflow() -> None:
@@ -85,6 +88,10 @@ def _value_parser(kind: type, optional: bool):
     def parse(text: str) -> Any:
         if optional and text.lower() in ("none", "null", "random"):
             return None
+        if kind is bool:
+            if text.lower() not in (*TRUE_WORDS, *FALSE_WORDS):
+                raise ValueError(f"expected true or false, got {text!r}")
+            return text.lower() in TRUE_WORDS
         return kind(text)
 
     parse.__name__ = kind.__name__  # argparse names the type in its error messages

@@ -24,6 +24,8 @@ ENCODER_CHANNELS = 512
 ENCODER_LAYERS = 19
 #: The encoders a run can use: the original design's VGG16 (the default) and EfficientNet-Lite0.
 ENCODER_NAMES = ("vgg16", "efficientnet_lite0")
+#: The decoders: the original design's ("seed", from the bottleneck only) and the U-Net.
+DECODER_NAMES = ("seed", "unet")
 
 BATCH_SIZE = 32
 EPOCHS = 50

@@ -15,14 +15,23 @@ from typing import Any
 import keras
 import numpy as np
 
+from colorlib import unet
 from colorlib.config import BATCH_SIZE, SEED
-from colorlib.features import AUGMENTED_SPLITS, FeatureIndex, load_run_indexes
+from colorlib.features import AUGMENTED_SPLITS, EXTRA_ARRAYS, FeatureIndex, load_run_indexes
 from colorlib.featurestore import FeatureStore
 from colorlib.inputs import NpyRows, epoch_order
+
+#: Entries the U-Net's standardization statistics are computed from (the first ones of the index).
+STATS_ROWS = 256
 
 
 class FeatureDataset(keras.utils.PyDataset):
     """Cached batches ``(features float32 (B, S/32, S/32, C), ab float32 (B, S, S, 2))``, C 512 or 1280.
+
+    For an index with skip features (``index.skips``, a multiscale extraction for the U-Net)
+    the inputs are a dict instead: ``"bottleneck"`` (the features above), ``"stride16"``,
+    ``"stride8"``, ``"stride4"`` ``(B, S/k, S/k, C_k)`` and ``"l"`` ``(B, S, S, 1)`` in [0, 1],
+    all float32: the inputs of :func:`colorlib.unet.build_unet`.
 
     Rows are read with positional reads for each batch, so resident memory stays
     flat however many entries the index holds. With ``shuffle`` the order is a new
@@ -52,6 +61,8 @@ class FeatureDataset(keras.utils.PyDataset):
         keys = [entry["key"] for entry in index.entries]
         self._features: list[NpyRows] = []
         self._ab: list[NpyRows] = []
+        self._extras: list[dict[str, NpyRows]] = []
+        self.skips = bool(getattr(index, "skips", False))
         for n, shard_id in enumerate(shard_ids):
             problem = store.verify(shard_id) if verify else None
             try:
@@ -71,6 +82,14 @@ class FeatureDataset(keras.utils.PyDataset):
             features_path, ab_path, _ = store.files(shard_id)
             self._features.append(NpyRows(features_path))
             self._ab.append(NpyRows(ab_path))
+            if self.skips:
+                extra = store.extra_files(shard_id)
+                if set(extra) != set(EXTRA_ARRAYS):
+                    raise ValueError(
+                        f"Shard {shard_id} of the feature cache in {store.root} holds no skip "
+                        "features, though the index says it does. Run the extraction again."
+                    )
+                self._extras.append({name: NpyRows(path) for name, path in extra.items()})
         self.feature_shape = self._features[0].shape[1:]  # (S/32, S/32, C): C depends on the encoder
         self.ab_shape = (index.image_size, index.image_size, 2)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
@@ -83,18 +102,56 @@ class FeatureDataset(keras.utils.PyDataset):
     def __len__(self) -> int:
         return -(-len(self._row) // self.batch_size)
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        if not 0 <= index < len(self):
-            raise IndexError(f"Batch {index} is outside 0..{len(self) - 1}.")
-        chosen = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+    def _read(self, chosen: np.ndarray) -> tuple[np.ndarray | dict[str, np.ndarray], np.ndarray]:
+        """Inputs and ab (float32) of the entries at positions ``chosen`` of the index."""
         shards, rows = self._shard[chosen], self._row[chosen]
-        features = np.empty((len(chosen), *self.feature_shape), dtype=np.float16)
-        ab = np.empty((len(chosen), *self.ab_shape), dtype=np.float16)
+        sources = {unet.BOTTLENECK: self._features, "ab": self._ab}
+        if self.skips:
+            sources |= {name: [extra[name] for extra in self._extras] for name in EXTRA_ARRAYS}
+        arrays = {
+            name: np.empty((len(chosen), *files[0].shape[1:]), dtype=np.float16)
+            for name, files in sources.items()
+        }
         for shard in np.unique(shards):
             where = np.flatnonzero(shards == shard)
-            features[where] = self._features[shard].read(rows[where])
-            ab[where] = self._ab[shard].read(rows[where])
-        return features.astype(np.float32), ab.astype(np.float32)
+            for name, files in sources.items():
+                arrays[name][where] = files[shard].read(rows[where])
+        arrays = {name: array.astype(np.float32) for name, array in arrays.items()}
+        ab = arrays.pop("ab")
+        return (arrays if self.skips else arrays[unet.BOTTLENECK]), ab
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray | dict[str, np.ndarray], np.ndarray]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"Batch {index} is outside 0..{len(self) - 1}.")
+        return self._read(self._order[index * self.batch_size : (index + 1) * self.batch_size])
+
+    def channel_stats(self, rows: int = STATS_ROWS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per-channel ``(mean, variance)`` (float64) of each feature input over the first ``rows`` entries.
+
+        In index order, so the same cache gives the same numbers; what the U-Net standardizes
+        its inputs with (:func:`colorlib.unet.build_unet`). Only for an index with skips.
+        """
+        if not self.skips:
+            raise ValueError("channel_stats needs an index with skip features (a multiscale extraction).")
+        sums: dict[str, np.ndarray] = {}
+        squares: dict[str, np.ndarray] = {}
+        count = min(rows, len(self._row))
+        for start in range(0, count, self.batch_size):
+            inputs, _ = self._read(np.arange(start, min(start + self.batch_size, count)))
+            for name in unet.FEATURE_INPUTS:
+                values = inputs[name].reshape(-1, inputs[name].shape[-1]).astype(np.float64)
+                sums[name] = sums.get(name, 0.0) + values.sum(axis=0)
+                squares[name] = squares.get(name, 0.0) + np.square(values).sum(axis=0)
+        stats = {}
+        for name in unet.FEATURE_INPUTS:
+            pixels = count * int(np.prod(self._spatial(name)))
+            mean = sums[name] / pixels
+            stats[name] = (mean, np.maximum(squares[name] / pixels - np.square(mean), 0.0))
+        return stats
+
+    def _spatial(self, name: str) -> tuple[int, int]:
+        files = self._features if name == unet.BOTTLENECK else [extra[name] for extra in self._extras]
+        return files[0].shape[1:3]
 
     def on_epoch_end(self) -> None:
         self.epoch += 1

@@ -13,6 +13,11 @@ size, augmentation, encoder weights fingerprint, colorlib version): a changed im
 size, augmentation or encoder makes new keys, so exactly the entries that changed are
 computed again and the rest are reused.
 
+**Skip features.** A multiscale encoder (:func:`colorlib.models.multiscale_encoder`, for
+the U-Net decoder) also stores, per entry, the skip features ``stride16``, ``stride8``,
+``stride4`` and the L channel (extra shard files, see :mod:`colorlib.featurestore`, with
+the bytes per view); such entries have keys of their own and the index says ``skips``.
+
 **Run indexes.** :class:`FeatureIndex` lists the entries of one split of a run, in order;
 they are saved as ``data/runs/<run>/features/<split>.json`` (notebook 02) and read back
 as :class:`colorlib.featuredata.FeatureDataset` (notebook 03).
@@ -37,7 +42,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from colorlib import __version__, augment
+from colorlib import __version__, augment, unet
 from colorlib.config import BATCH_SIZE, ROTATION_DEGREES, SEED
 from colorlib.data import file_hash, load_resized
 from colorlib.featurestore import FORMAT, SHARD_ROWS, FeatureStore, entry_key
@@ -50,8 +55,10 @@ from colorlib.models import weights_fingerprint
 AUGMENTED_SPLITS = ("train",)
 #: What parts of one extraction share: parts that differ in these are never merged.
 EXTRACTION_SETTINGS = (
-    "image_size", "encoder", "views", "seed", "max_rotation", "colorlib_version", "paths_digest"
+    "image_size", "encoder", "views", "seed", "max_rotation", "colorlib_version", "paths_digest", "skips"
 )  # fmt: skip
+#: What a multiscale extraction stores besides the bottleneck and ab: the U-Net's skips and L.
+EXTRA_ARRAYS = (*unet.SKIPS, unet.L_INPUT)
 
 
 def parse_part(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -93,6 +100,8 @@ class FeatureIndex:
     #: SHA-256 of the whole list of paths given to the extraction, so parts of different
     #: lists are never merged.
     paths_digest: str = ""
+    #: Whether the entries hold the skip features and L (a multiscale encoder, decoder ``unet``).
+    skips: bool = False
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -133,28 +142,47 @@ class _ShardWriter:
         self.entries: list[dict[str, Any]] = []
         self.features: list[np.ndarray] = []
         self.ab: list[np.ndarray] = []
+        self.extras: list[dict[str, np.ndarray]] = []
         self.located: dict[str, tuple[str, int]] = {}
 
-    def add(self, entries: list[dict[str, Any]], features: np.ndarray, ab: np.ndarray) -> None:
+    def add(
+        self,
+        entries: list[dict[str, Any]],
+        features: np.ndarray,
+        ab: np.ndarray,
+        extras: dict[str, np.ndarray],
+    ) -> None:
         self.entries += entries
         self.features.append(features)
         self.ab.append(ab)
+        self.extras.append(extras)
         if len(self.entries) >= self.rows:
             self.flush()
 
     def flush(self) -> None:
         if not self.entries:
             return
-        shard_id = self.store.write(self.entries, np.concatenate(self.features), np.concatenate(self.ab))
+        extras = {name: np.concatenate([part[name] for part in self.extras]) for name in self.extras[0]}
+        shard_id = self.store.write(
+            self.entries, np.concatenate(self.features), np.concatenate(self.ab), extras
+        )
         self.located.update({e["key"]: (shard_id, row) for row, e in enumerate(self.entries)})
-        self.entries, self.features, self.ab = [], [], []
+        self.entries, self.features, self.ab, self.extras = [], [], [], []
 
 
-def _encode(encoder: keras.Model, l_batch: np.ndarray) -> np.ndarray:
-    features = np.asarray(encoder.predict_on_batch(l_batch)).astype(np.float16)
-    if not np.isfinite(features).all():
+def _encode(encoder: keras.Model, l_batch: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """float16 ``(bottleneck features, extras)``; extras (skips and L) only for a multiscale encoder."""
+    outputs = encoder.predict_on_batch(l_batch)
+    if isinstance(outputs, dict):
+        extras = {name: outputs[name] for name in unet.SKIPS} | {unet.L_INPUT: l_batch}
+        outputs = outputs[unet.BOTTLENECK]
+    else:
+        extras = {}
+    features = np.asarray(outputs).astype(np.float16)
+    extras = {name: np.asarray(value).astype(np.float16) for name, value in extras.items()}
+    if not all(np.isfinite(array).all() for array in (features, *extras.values())):
         raise ValueError("The encoder's features exceed the float16 range of the cache.")
-    return features
+    return features, extras
 
 
 def extract_features(
@@ -177,13 +205,15 @@ def extract_features(
     in batches of ``batch_size`` while the next images are decoded in parallel.
     Unreadable images are reported and listed in ``index.skipped``. ``shard="i/n"``
     handles only positions i, i+n, ... of ``paths`` (merge the parts with
-    :func:`merge_indexes`). The image size is the encoder's input size.
+    :func:`merge_indexes`). The image size is the encoder's input size. A multiscale
+    encoder (:func:`colorlib.models.multiscale_encoder`) also stores the skip features and L.
     """
     if views < 1:
         raise ValueError(f"views must be at least 1, got {views}.")
     image_size = _encoder_image_size(encoder)
     store = FeatureStore(cache_dir)
     encoder_id = weights_fingerprint(encoder)
+    skips = isinstance(encoder.output, dict)
     part = parse_part(shard)
     positions = list(range(len(paths)))[part[0] :: part[1]] if part else list(range(len(paths)))
     report = LoadReport()
@@ -195,7 +225,7 @@ def extract_features(
         if path in hashes:
             for view in range(views):
                 params = augment.view_params(hashes[path], view, seed, max_rotation)
-                key = entry_key(hashes[path], image_size, params, encoder_id)
+                key = entry_key(hashes[path], image_size, params, encoder_id, skips)
                 wanted.append(
                     {
                         "key": key,
@@ -233,9 +263,9 @@ def extract_features(
     def run_encoder(count: int) -> None:
         nonlocal pending, computed
         batch, pending = pending[:count], pending[count:]
-        features = _encode(encoder, np.stack([item[1] for item in batch]))
+        features, extras = _encode(encoder, np.stack([item[1] for item in batch]))
         ab = np.stack([item[2] for item in batch]).astype(np.float16)
-        writer.add([item[0] for item in batch], features, ab)
+        writer.add([item[0] for item in batch], features, ab, extras)
         computed += len(batch)
 
     done: set[str] = set()
@@ -254,6 +284,8 @@ def extract_features(
                 "colorlib_version": __version__,
                 "source": str(path),
             }
+            if skips:
+                meta["skips"] = True
             pending.append((meta, l_norm, ab))
         while len(pending) >= batch_size:
             run_encoder(batch_size)
@@ -283,6 +315,7 @@ def extract_features(
         part=part,
         stats={"computed": computed, "reused": len(entries) - computed, "rebuilt_shards": rebuilt},
         paths_digest=hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest(),
+        skips=skips,
     )
 
 

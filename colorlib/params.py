@@ -27,6 +27,7 @@ import yaml
 
 from colorlib.config import (
     BATCH_SIZE,
+    DECODER_NAMES,
     ENCODER_NAMES,
     EPOCHS,
     IMAGE_SIZE,
@@ -70,6 +71,12 @@ class Params:
         "'imagenet' (Keras' VGG16 download, or Lite0's packaged weights), a VGG16 .h5 file, or None "
         "(random weights: tests only)",
     )
+    decoder: str = _param(
+        DECODER_NAMES[0],
+        "the decoder: 'seed' (the original design, from the bottleneck) or 'unet' (skip connections "
+        "at strides 16, 8, 4 and L at full resolution)",
+    )
+    attention: bool = _param(False, "U-Net only: self-attention over the stride-16 positions")
     seed: int = _param(SEED, "seed of the split, the augmentations and the initial weights")
     validation_fraction: float = _param(VALIDATION_FRACTION, "share of the colour photos for validation")
     test_fraction: float = _param(TEST_FRACTION, "share of the colour photos held back for testing")
@@ -106,6 +113,14 @@ class Params:
         if self.encoder not in ENCODER_NAMES:
             known = ", ".join(ENCODER_NAMES)
             raise ValueError(f"encoder={self.encoder!r} is not known; choose one of {known}.")
+        if self.decoder not in DECODER_NAMES:
+            raise ValueError(
+                f"decoder={self.decoder!r} is not known; choose one of {', '.join(DECODER_NAMES)}."
+            )
+        if not isinstance(self.attention, bool):
+            raise ValueError(f"attention={self.attention!r} must be true or false.")
+        if self.attention and self.decoder != "unet":
+            raise ValueError("attention=true needs decoder=unet: the seed decoder has no attention block.")
         if isinstance(self.encoder_weights, str) and self.encoder_weights.lower() in (*NONE_WORDS, "random"):
             raise ValueError(
                 f"encoder_weights={self.encoder_weights!r}: write null in YAML (None in Python) "

@@ -280,15 +280,26 @@ def _features_step(params: Params) -> steps.Step:
         seed=params.seed,
         max_rotation=params.max_rotation,
         photos=steps.file_stamps(files),
+        **_decoder_inputs(params, "skips"),
     )
     return steps.Step(run_paths(params).features_dir / "step.json", key)
+
+
+def _decoder_inputs(params: Params, *names: str) -> dict[str, Any]:
+    """Step-key inputs for the U-Net (``skips``, ``decoder``, ``attention``); none for the seed
+    decoder, so that its runs keep their keys."""
+    if params.decoder == "seed":
+        return {}
+    values = {"skips": True, "decoder": params.decoder, "attention": params.attention}
+    return {name: values[name] for name in names}
 
 
 def extract_run_features(params: Params, encoder, shard: str | None = None, progress: bool = True):
     """Cache the encoder features of the training and validation photos (notebook 02).
 
     Training photos get ``params.views`` views (the photo plus augmented copies);
-    validation photos only the photo itself. Features already in the shared cache
+    validation photos only the photo itself. For ``decoder: unet`` the cache also holds
+    the skip features and L (the multiscale version of ``encoder``). Features already in the shared cache
     (``params.cache_dir``) for the same image content, size, augmentation and encoder
     weights are reused. ``shard="i/n"`` extracts only this worker's part.
     Returns ``{"train": FeatureIndex, "validation": FeatureIndex}``.
@@ -300,6 +311,10 @@ def extract_run_features(params: Params, encoder, shard: str | None = None, prog
     if shard is None and step.done():
         return features.load_run_indexes(paths.features_dir, FEATURE_SPLITS)
     split = load_split(params)
+    if params.decoder == "unet":
+        from colorlib import models
+
+        encoder = models.multiscale_encoder(encoder)
     indexes = features.extract_splits(
         {name: split[name] for name in FEATURE_SPLITS},
         encoder,
@@ -330,6 +345,7 @@ def _training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
         "learning_rate": params.learning_rate,
         "seed": params.seed,
         "strategy": params.strategy,
+        **_decoder_inputs(params, "decoder", "attention"),
     }
     backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
     finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
@@ -371,11 +387,23 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
 
 
 def new_decoder(params: Params):
-    """The decoder, compiled with the run's loss and optimizer (in the strategy's scope)."""
-    from colorlib import distribute, models
+    """The run's decoder, compiled with its loss and optimizer (in the strategy's scope; notebook 03).
 
+    ``decoder: seed``: :func:`colorlib.models.build_decoder`. ``decoder: unet``:
+    :func:`colorlib.unet.build_unet`, its inputs standardized with the per-channel
+    statistics of the run's cached training features (so extract them first).
+    """
+    from colorlib import distribute, models, unet
+
+    if params.decoder == "unet":
+        train, _ = training_datasets(params)
+        stats = train.channel_stats()
+        channels = {name: len(mean) for name, (mean, _) in stats.items()}
     with distribute.scope(params.strategy):
-        decoder = models.build_decoder(params.image_size, channels=models.ENCODERS[params.encoder])
+        if params.decoder == "unet":
+            decoder = unet.build_unet(params.image_size, channels, stats, params.attention)
+        else:
+            decoder = models.build_decoder(params.image_size, channels=models.ENCODERS[params.encoder])
         return models.compile_model(decoder, params.learning_rate)
 
 

@@ -136,3 +136,28 @@ def test_a_run_with_the_lite0_encoder_trains_and_colorizes(tmp_path: Path) -> No
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
     record = workflow.run_paths(params).encoder_json.read_text()
     assert '"encoder": "efficientnet_lite0"' in record
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attention", [False, True])
+def test_a_unet_run_caches_skips_trains_and_colorizes(tmp_path: Path, attention: bool) -> None:
+    photos = colour_photos(tmp_path / "photos", 10, seed=3)
+    params = run_params(
+        tmp_path, photos[0].parent, "unet", encoder="efficientnet_lite0", decoder="unet", attention=attention
+    )
+    workflow.prepare_dataset(params, progress=False)
+    encoder = workflow.build_run_encoder(params)
+    indexes = workflow.extract_run_features(params, encoder, progress=False)
+    assert indexes["train"].skips
+    train, _ = workflow.training_datasets(params)
+    inputs, ab = train[0]
+    assert sorted(inputs) == ["bottleneck", "l", "stride16", "stride4", "stride8"]
+    assert inputs["l"].shape == (4, SIZE, SIZE, 1) and ab.shape == (4, SIZE, SIZE, 2)
+    result = workflow.train_run(params, verbose=0)
+    assert result.epochs_completed == 1
+    model = workflow.load_run_model(params)
+    assert model.get_layer("decoder").get_layer("attention") if attention else True
+    outputs = workflow.colorize_run(params, progress=False)
+    assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
+    seed_params = run_params(tmp_path, photos[0].parent, "unet", encoder="efficientnet_lite0")
+    assert workflow._features_step(seed_params).key != workflow._features_step(params).key
