@@ -51,6 +51,23 @@ def texture_dataset(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
     return rgb, l_norm, ab_norm
 
 
+def train_and_score(decoder, encoder, train, validation, test_rgb, test_l, out_dir: Path, epochs: int = 25):
+    """Train ``decoder`` on ``(inputs, ab)`` pairs; ``(result, model PSNR, gray PSNR)`` on the test photos."""
+    from colorlib import models
+
+    result = training.train(
+        decoder, train, validation, out_dir / "model", epochs=epochs, batch_size=16, verbose=0
+    )
+    colorizer = models.build_colorizer(encoder, result.model)
+    model_rgb = lab.merge_lab(test_l, colorizer.predict(test_l, verbose=0))
+    truth = lab.to_uint8(test_rgb)
+    scores = [
+        np.mean([metrics.psnr(t, p) for t, p in zip(truth, lab.to_uint8(rgb), strict=True)])
+        for rgb in (model_rgb, lab.gray_rgb_from_l(test_l))
+    ]
+    return result, *scores
+
+
 @pytest.mark.slow
 def test_short_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) -> None:
     """End to end through LAB, normalization and reconstruction: colour follows texture."""
@@ -67,23 +84,10 @@ def test_short_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) 
     val_features = encoder.predict(val_l, batch_size=32, verbose=0)
 
     decoder = models.compile_model(models.build_decoder(SIZE), learning_rate=2e-3)
-    result = training.train(
-        decoder,
-        (train_features, train_ab),
-        (val_features, val_ab),
-        tmp_path / "model",
-        epochs=25,
-        batch_size=16,
-        verbose=0,
+    train, validation = (train_features, train_ab), (val_features, val_ab)
+    result, model_psnr, gray_psnr = train_and_score(
+        decoder, encoder, train, validation, test_rgb, test_l, tmp_path
     )
-    colorizer = models.build_colorizer(encoder, result.model)
-    predicted_ab = colorizer.predict(test_l, verbose=0)
-    model_rgb = lab.merge_lab(test_l, predicted_ab)
-    gray_rgb = lab.gray_rgb_from_l(test_l)
-
-    truth = lab.to_uint8(test_rgb)
-    model_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, lab.to_uint8(model_rgb), strict=True)])
-    gray_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, lab.to_uint8(gray_rgb), strict=True)])
     print(f"held-out PSNR: model {model_psnr:.2f} dB, gray baseline {gray_psnr:.2f} dB")
     assert model_psnr > gray_psnr + 3.0
     assert result.history["val_loss"][-1] < result.history["val_loss"][0]

@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
-from test_training import texture_dataset
+from test_training import texture_dataset, train_and_score
 
-from colorlib import featuredata, features, featurestore, lab, metrics, models, training, unet
+from colorlib import featuredata, features, featurestore, models, unet
 from colorlib.config import SEED
 from colorlib.data import load_resized
 from colorlib.lab import split_lab
@@ -117,21 +117,10 @@ def test_short_unet_training_from_random_encoder_beats_gray_baseline(tmp_path: P
     }
     decoder = unet.build_unet(SIZE, unet.feature_channels(multiscale), stats)
     decoder = models.compile_model(decoder, learning_rate=2e-3)
-    result = training.train(
-        decoder,
-        (train_inputs, train_ab),
-        (val_inputs, val_ab),
-        tmp_path / "model",
-        epochs=16,
-        batch_size=16,
-        verbose=0,
+    train, validation = (train_inputs, train_ab), (val_inputs, val_ab)
+    result, model_psnr, gray_psnr = train_and_score(
+        decoder, encoder, train, validation, test_rgb, test_l, tmp_path, epochs=16
     )
-    colorizer = models.build_colorizer(encoder, result.model)
-    model_rgb = lab.merge_lab(test_l, colorizer.predict(test_l, verbose=0))
-    truth = lab.to_uint8(test_rgb)
-    model_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, lab.to_uint8(model_rgb), strict=True)])
-    gray = lab.to_uint8(lab.gray_rgb_from_l(test_l))
-    gray_psnr = np.mean([metrics.psnr(t, p) for t, p in zip(truth, gray, strict=True)])
     print(f"held-out PSNR: U-Net {model_psnr:.2f} dB, gray baseline {gray_psnr:.2f} dB")
     assert model_psnr > gray_psnr + 3.0
     assert result.history["val_loss"][-1] < result.history["val_loss"][0]
