@@ -50,6 +50,9 @@ ATTENTION_HEADS = 4
 ATTENTION_KEY_DIM = 32
 #: The last stage upsamples from stride 4 to the full resolution.
 FULL_RESOLUTION_UPSAMPLE = 4
+#: BatchNormalization momentum: 0.9 rather than Keras' 0.99, so that the moving statistics used
+#: at validation and inference settle within the few hundred steps of a short run.
+BATCH_NORM_MOMENTUM = 0.9
 #: Variance floor for standardizing a channel that is (nearly) constant in the training features.
 MIN_VARIANCE = 1e-4
 
@@ -74,7 +77,7 @@ def _standardize(x, name: str, channels: int, stats: ChannelStats | None):
 
 def _conv_bn_relu(x, width: int, name: str):
     x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -132,7 +135,8 @@ def build_unet(
     x = layers.UpSampling2D(FULL_RESOLUTION_UPSAMPLE, interpolation="bilinear", name="full_up")(x)
     x = layers.Concatenate(name="l_skip")([x, inputs[L_INPUT]])
     x = layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="full_conv")(x)
-    ab = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab")(x)
+    # Zero-initialized: training starts from gray (ab = 0), not from noisy colour.
+    ab = layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer="zeros", name="ab")(x)
     return keras.Model(inputs, ab, name="decoder")
 
 
