@@ -9,7 +9,8 @@ Modules, one concern each:
 - :mod:`colorlib.lab`        RGB <-> LAB and the normalization of L and ab
 - :mod:`colorlib.data`       finding datasets and loading images robustly
 - :mod:`colorlib.augment`    seeded rotation and flips
-- :mod:`colorlib.models`     the frozen encoder (VGG16 or Lite0), the decoder, the full model
+- :mod:`colorlib.models`     the frozen encoder (VGG16 or Lite0), the decoders, the full model
+- :mod:`colorlib.unet`       the U-Net decoder (skip connections, optional self-attention)
 - :mod:`colorlib.encoders`   EfficientNet-Lite0: ImageNet classifier and gray-input encoder
 - :mod:`colorlib.efficientnet` the Lite0 network and its converted ImageNet weights
 - :mod:`colorlib.torchweights` reading PyTorch's legacy .pth files safely
@@ -24,7 +25,8 @@ Modules, one concern each:
 - :mod:`colorlib.viz`        figures
 - :mod:`colorlib.gallery`    the photos the figures show
 - :mod:`colorlib.summaries`  the short texts notebooks print
-- :mod:`colorlib.htmlreport` self-contained HTML reports
+- :mod:`colorlib.htmlreport` self-contained HTML reports, reader views and the run's index
+- :mod:`colorlib.slider`     before/after sliders for the reports
 - :mod:`colorlib.params`     run parameters, declared once
 - :mod:`colorlib.cli`        the ``colorlib`` command
 """

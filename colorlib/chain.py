@@ -2,9 +2,15 @@
 
 ``colorlib pipeline --params params/smoke.yaml`` (and ``make pipeline``) calls :func:`run_chain`.
 Each run gets a report folder ``reports/<run-id>/`` (run-id: ``20261126-041500-smoke``,
-the start time plus the run name) holding every executed notebook, a self-contained HTML
-report of each, and ``timings.json`` (seconds and status per notebook); ``reports/latest``
-points at the newest run, finished or failed, so a failure's partial report is easy to find.
+the start time plus the run name) holding every executed notebook, two self-contained HTML
+pages of each (``03_training.html`` to read, ``03_training.code.html`` with the code; see
+:mod:`colorlib.htmlreport`), ``index.html`` (the run's page: photos, headline metrics, links)
+and ``timings.json`` (seconds and status per notebook); ``reports/latest`` points at the
+newest run, finished or failed, so a failure's partial report is easy to find.
+
+While it runs, the log names each notebook and each code cell as it starts
+(``[3/5] 03_training: cell 10/14 (decoder.fit(train, validation_data=validation, ep…)``), so a long
+run is never silent.
 
 The chain stops at the first notebook that fails and names it. Running it again resumes:
 the steps the notebooks call (:mod:`colorlib.workflow`) skip artifacts that are already
@@ -14,6 +20,7 @@ finished in ``data/runs/<run_name>/``, so only the unfinished work is done again
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from colorlib.config import ENCODER_STRIDE, project_root
-from colorlib.htmlreport import render_html
+from colorlib.htmlreport import INDEX_FILE, STATUS_OK, render_reports, write_index
 from colorlib.io import atomic_write, write_json
 from colorlib.params import PARAMS_ENV, Params, load_params
 
@@ -35,6 +42,16 @@ NOTEBOOKS = (
 )
 #: The name of the link to the newest run inside the reports folder.
 LATEST = "latest"
+#: The papermill engine of the chain: nbclient's, announcing each cell (:func:`_progress_engine`).
+ENGINE_NAME = "colorlib-progress"
+#: At most this many characters of a cell's first line in the progress log.
+CELL_SUMMARY_CHARS = 50
+
+#: How the progress log names papermill's parameters cells, by their tag.
+PARAMETER_CELLS = {"parameters": "default parameters", "injected-parameters": "parameters of this run"}
+
+#: ``on_cell(notebook, index)``: called as each cell of a notebook starts.
+CellCallback = Callable[[object, int], None]
 
 
 class ChainError(RuntimeError):
@@ -126,12 +143,67 @@ def point_latest(report_dir: Path) -> Path:
     return link
 
 
+@functools.cache
+def _progress_engine() -> str:
+    """Register (once) papermill's nbclient engine with a hook as each cell starts; its name.
+
+    Papermill passes the extra keyword arguments of ``execute_notebook`` to the engine, so
+    ``on_cell=`` reaches :meth:`execute_managed_notebook`, which wraps the execution
+    manager's ``cell_start`` (papermill's own per-cell hook).
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, on_cell: CellCallback | None = None, **kwargs):
+            if on_cell is not None:
+                cell_start = nb_man.cell_start
+
+                def announce(cell, cell_index=None, **more):
+                    on_cell(nb_man.nb, cell_index)
+                    return cell_start(cell, cell_index, **more)
+
+                nb_man.cell_start = announce
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(ENGINE_NAME, ProgressEngine)
+    return ENGINE_NAME
+
+
+def cell_summary(source: str, width: int = CELL_SUMMARY_CHARS) -> str:
+    """The first line of code of a cell (comments skipped), cut to ``width`` characters."""
+    lines = [line.strip() for line in source.splitlines()]
+    code = next((line for line in lines if line and not line.startswith("#")), "")
+    return code if len(code) <= width else code[: width - 1] + "…"
+
+
+def cell_logger(prefix: str, log: Callable[[str], None]) -> CellCallback:
+    """An ``on_cell`` that logs ``"<prefix>: cell 7/14 (<first line>)"`` for each code cell."""
+
+    def on_cell(notebook, index: int) -> None:
+        code = [number for number, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+        if index in code:
+            cell = notebook.cells[index]
+            tags = cell.metadata.get("tags", [])
+            what = PARAMETER_CELLS.get(next((tag for tag in tags if tag in PARAMETER_CELLS), ""))
+            what = what or cell_summary(cell.source)
+            log(f"{prefix}: cell {code.index(index) + 1}/{len(code)} ({what})")
+
+    return on_cell
+
+
 def _execute(
-    source: Path, executed: Path, parameters: dict, kernel_name: str | None, cwd: Path
+    source: Path,
+    executed: Path,
+    parameters: dict,
+    kernel_name: str | None,
+    cwd: Path,
+    on_cell: CellCallback | None = None,
 ) -> str | None:
     """Run one notebook with papermill into ``executed``; the error text when it fails.
 
     The executed notebook is written atomically, partial (with the error) when it failed.
+    ``on_cell(notebook, index)`` is called as each cell starts.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -145,6 +217,8 @@ def _execute(
                 kernel_name=kernel_name,
                 cwd=str(cwd),
                 progress_bar=False,
+                engine_name=_progress_engine(),
+                on_cell=on_cell,
             )
         except PapermillExecutionError as error:
             return f"{error.ename}: {error.evalue}"
@@ -155,13 +229,18 @@ def _execute(
     return None
 
 
+def print_now(line: str) -> None:
+    """Print a line of the progress log at once, also when stdout is a pipe (``make pipeline | tee``)."""
+    print(line, flush=True)
+
+
 def run_chain(
     params_path: Path | str,
     reports_dir: Path | str = "reports",
     notebooks_dir: Path | str = "notebooks",
     kernel_name: str | None = None,
     start_at: str | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = print_now,
 ) -> Path:
     """Run the notebooks in order with the parameters in ``params_path``; return the report folder.
 
@@ -169,9 +248,11 @@ def run_chain(
     as papermill parameters, and ``$COLORLIB_PARAMS`` is set for the kernels. Relative
     ``reports_dir`` and ``notebooks_dir`` are taken from the project root. ``kernel_name``
     None uses the notebooks' kernel ``python3``, which is the Python running this function.
-    Raises :class:`ChainError` at the first failing notebook, after writing its partial
-    report; :class:`colorlib.models.WeightsUnavailableError` before anything runs when the
-    ImageNet weights cannot be had.
+    ``log`` gets the progress lines: each notebook, each code cell as it starts, each time.
+    After each notebook its two reports are written, and ``index.html`` when the chain ends,
+    finished, failed or interrupted. Raises :class:`ChainError` at the first failing
+    notebook, after writing its partial report; :class:`colorlib.models.WeightsUnavailableError`
+    before anything runs when the ImageNet weights cannot be had.
     """
     root = project_root()
     params_path = Path(params_path).expanduser()
@@ -196,19 +277,28 @@ def run_chain(
     try:
         with _environment(environment):
             for number, name in enumerate(order, start=1):
-                log(f"[{number}/{len(order)}] {name} ...")
+                prefix = f"[{number}/{len(order)}] {name.removesuffix('.ipynb')}"
+                log(f"{prefix} ...")
                 started = time.perf_counter()
                 executed = report_dir / name
-                error = _execute(notebooks_dir / name, executed, parameters, kernel_name, notebooks_dir)
+                error = _execute(
+                    notebooks_dir / name,
+                    executed,
+                    parameters,
+                    kernel_name,
+                    notebooks_dir,
+                    on_cell=cell_logger(prefix, log),
+                )
                 seconds = round(time.perf_counter() - started, 1)
-                timings[name] = {"seconds": seconds, "status": "failed" if error else "ok"}
+                timings[name] = {"seconds": seconds, "status": "failed" if error else STATUS_OK}
                 write_json(report_dir / "timings.json", timings)
-                render_html(executed)
-                log(f"[{number}/{len(order)}] {name} {'FAILED' if error else 'done'} in {seconds:.1f} s")
+                render_reports(executed, seconds, failed=bool(error))
+                log(f"{prefix} {'FAILED' if error else 'done'} in {seconds:.1f} s")
                 if error:
                     raise ChainError(name, error, report_dir, params_path)
     finally:
         if timings:
+            write_index(report_dir, NOTEBOOKS, timings, params_path)
             point_latest(report_dir)
-    log(f"All {len(order)} notebooks ran; the reports are in {report_dir}")
+    log(f"All {len(order)} notebooks ran; the reports are in {report_dir / INDEX_FILE}")
     return report_dir

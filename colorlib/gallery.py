@@ -45,7 +45,7 @@ def gray_version(rgb: np.ndarray) -> np.ndarray:
 def comparison_rows(
     predictions: Sequence[Path | str], truths: Sequence[Path | str] | None = None
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """``(gray input, colorized, original)`` rows for :func:`colorlib.viz.comparison_grid`.
+    """``(gray input, colorized, original)`` rows for :func:`colorlib.slider.sliders_html` and the figures.
 
     With ``truths`` (colour originals, matched to the predictions by file stem) the input
     is the original's L shown in gray and the original is the third panel; without, the

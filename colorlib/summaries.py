@@ -16,6 +16,8 @@ from colorlib.params import Params, param_docs
 
 #: Parameter name/value pairs per row of :func:`params_table`.
 PARAMS_PER_ROW = 3
+#: The header of one name/value pair of :func:`params_table` (the reports find the table by it).
+PARAMS_TABLE_HEADER = "parameter | value"
 
 
 def params_table(params: Params) -> str:
@@ -33,7 +35,7 @@ def params_table(params: Params) -> str:
         cells.append(f'<span title="{docs[name]}">{name}</span> | {shown}')
     while len(cells) % PARAMS_PER_ROW:
         cells.append(" | ")
-    header = " | ".join(["parameter | value"] * PARAMS_PER_ROW)
+    header = " | ".join([PARAMS_TABLE_HEADER] * PARAMS_PER_ROW)
     rule = " | ".join(["--- | ---"] * PARAMS_PER_ROW)
     rows = [
         " | ".join(cells[start : start + PARAMS_PER_ROW]) for start in range(0, len(cells), PARAMS_PER_ROW)
@@ -41,6 +43,11 @@ def params_table(params: Params) -> str:
     return "\n".join(f"| {line} |" for line in [header, rule, *rows]) + (
         "\n\nIn bold: values that differ from the original project's defaults."
     )
+
+
+def is_params_table(markdown: str) -> bool:
+    """Whether ``markdown`` is a table made by :func:`params_table`."""
+    return markdown.startswith(f"| {PARAMS_TABLE_HEADER} |")
 
 
 def describe_array(name: str, array: np.ndarray, decimals: int | None = 2) -> str:

@@ -12,7 +12,9 @@ Images may be ``uint8`` (0-255) or float in [0, 1], RGB ``(H, W, 3)`` or gray
 
 from __future__ import annotations
 
+import base64
 import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,6 +36,14 @@ SAVE_DPI = 120
 MAX_GRID_ROWS = 8
 #: Colormaps of the LAB channels: L as gray, a from green to magenta, b from blue to yellow.
 LAB_CMAPS = {"L": "gray", "a": "PiYG_r", "b": "cividis"}
+#: The method the difference charts measure from: the gray input itself (ab = 0).
+BASELINE_METHOD = "gray"
+#: Metrics of :func:`metrics_delta_chart` unless told otherwise.
+DELTA_METRICS = ("psnr", "ssim", "auc", "colorfulness")
+#: Metrics whose target is a value of the originals rather than "higher": the charts mark it.
+REFERENCE_KEYS = {"colorfulness": "colorfulness_truth"}
+#: Marker of each method in :func:`metrics_scatter`, in the table's order (not colour alone).
+METHOD_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
 def _finish(fig: Figure) -> Figure:
@@ -42,8 +52,12 @@ def _finish(fig: Figure) -> Figure:
     return fig
 
 
-def _as_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """An image for ``imshow`` (float in [0, 1]) and its colormap (gray for one channel)."""
+def as_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """An image as floats in [0, 1] and its colormap: ``"gray"`` for one channel, else None.
+
+    Takes the images this module takes (uint8 or float, RGB or gray); used by ``imshow``
+    here and by :mod:`colorlib.slider`.
+    """
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
@@ -67,7 +81,7 @@ def _clean(ax) -> None:
 
 
 def _show(ax, image: np.ndarray, title: str | None = None) -> None:
-    pixels, cmap = _as_display(image)
+    pixels, cmap = as_display(image)
     ax.imshow(pixels, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="antialiased")
     if title:
         ax.set_title(title, fontsize=10)
@@ -104,6 +118,20 @@ def side_by_side(
     return _finish(fig)
 
 
+def first_rows(rows: Sequence, titles: Sequence[str] | None, max_rows: int, caller: str) -> list:
+    """The first ``max_rows`` of the ``(gray, colorized, original)`` rows of a grid, the arguments checked.
+
+    ``caller`` names the function in the error messages.
+    """
+    if not rows:
+        raise ValueError(f"{caller} needs at least one (gray, colorized, original) row.")
+    if max_rows < 1:
+        raise ValueError(f"{caller}: the most rows to show must be at least 1, got {max_rows}.")
+    if titles is not None and len(titles) != len(rows):
+        raise ValueError(f"Got {len(titles)} titles for {len(rows)} rows; give one per row.")
+    return list(rows[:max_rows])
+
+
 def comparison_grid(
     rows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
     titles: Sequence[str] | None = None,
@@ -115,13 +143,7 @@ def comparison_grid(
     original" for the others). Only the first ``max_rows`` rows are drawn, and the
     figure title says so. Axes: rows × (2 or 3).
     """
-    if not rows:
-        raise ValueError("comparison_grid needs at least one (gray, colorized, original) row.")
-    if max_rows < 1:
-        raise ValueError(f"max_rows must be at least 1, got {max_rows}.")
-    if titles is not None and len(titles) != len(rows):
-        raise ValueError(f"Got {len(titles)} titles for {len(rows)} rows; give one per row.")
-    shown = list(rows[:max_rows])
+    shown = first_rows(rows, titles, max_rows, "comparison_grid")
     with_original = any(row[2] is not None for row in shown)
     headers = ["grayscale input", "colorized"] + (["original"] if with_original else [])
     fig, axes = _grid(len(shown), len(headers), aspect=_aspect(np.asarray(shown[0][1])))
@@ -153,7 +175,7 @@ def show_lab_channels(rgb_images: Sequence[np.ndarray] | np.ndarray) -> Figure:
         raise ValueError("show_lab_channels needs at least one image.")
     images = []
     for image in rgb_images:
-        pixels, cmap = _as_display(image)
+        pixels, cmap = as_display(image)
         if cmap is not None:
             raise ValueError(f"show_lab_channels takes RGB images (H, W, 3), got shape {np.shape(image)}.")
         images.append(pixels)
@@ -186,7 +208,7 @@ def _describe(params: AugmentParams) -> str:
 
 def show_augmentations(rgb: np.ndarray, params_list: Sequence[AugmentParams], max_cols: int = 4) -> Figure:
     """A photo and its augmented views (rotation and flips named above each). 1 + views axes."""
-    original, _ = _as_display(rgb)
+    original, _ = as_display(rgb)
     channels_last = original if original.ndim == 3 else original[..., None]
     panels = [(original, "original")]
     panels += [
@@ -286,12 +308,9 @@ def metrics_bar_chart(
     metrics = [key for key in metrics if any(row.get(key) is not None for row in table.values())]
     if not metrics:
         raise ValueError("None of the requested metrics has a value in the table.")
-    if titles is None:
-        from colorlib.metrics import METRIC_TITLES
-
-        titles = METRIC_TITLES
+    titles = _metric_titles(titles)
     methods = list(table)
-    colours = [plt.get_cmap("tab10")(index % 10) for index in range(len(methods))]
+    colours = list(method_colours(methods).values())
     fig, axes = plt.subplots(
         1,
         len(metrics),
@@ -314,6 +333,159 @@ def metrics_bar_chart(
     return _finish(fig)
 
 
+def method_colours(methods: Sequence[str]) -> dict[str, tuple]:
+    """One tab10 colour per method, in the table's order: a method has one colour in every chart."""
+    cmap = plt.get_cmap("tab10")
+    return {method: cmap(index % cmap.N) for index, method in enumerate(methods)}
+
+
+def _metric_titles(titles: Mapping[str, str] | None) -> Mapping[str, str]:
+    if titles is not None:
+        return titles
+    from colorlib.metrics import METRIC_TITLES
+
+    return METRIC_TITLES
+
+
+def _rows(scores) -> list[Mapping]:
+    """Per-image rows from a list of rows or an :class:`colorlib.metrics.EvaluationResult`."""
+    return list(getattr(scores, "per_image", scores))
+
+
+def _per_photo_differences(per_image: Mapping, method: str, baseline: str, key: str) -> np.ndarray:
+    """``method``'s score minus ``baseline``'s for each photo both scored (matched by name)."""
+    base = {row["name"]: row[key] for row in _rows(per_image[baseline])}
+    return np.array([row[key] - base[row["name"]] for row in _rows(per_image[method]) if row["name"] in base])
+
+
+def metrics_delta_chart(
+    table: Mapping[str, Mapping[str, float | None]],
+    baseline: str = BASELINE_METHOD,
+    metrics: Sequence[str] = DELTA_METRICS,
+    per_image: Mapping[str, Sequence[Mapping] | object] | None = None,
+    titles: Mapping[str, str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Each method's difference from ``baseline`` (the gray input), one panel per metric.
+
+    ``title`` names the figure, e.g. the image set the table scores.
+
+    The methods often sit within a fraction of a unit of each other (PSNR, SSIM), so bars
+    drawn from zero look the same; bars of the difference show who is ahead, and by how
+    much. A bar is the difference of the means in ``table[method][metric]``. With
+    ``per_image`` (method -> per-image rows or an EvaluationResult, the baseline included)
+    a dot per photo shows how the per-photo differences spread (photos matched by name).
+    For colorfulness the originals' value is a dashed line: it is the target, not "more is
+    better". Axes: one per metric that the baseline has.
+    """
+    if baseline not in table:
+        raise ValueError(
+            f"The table has no {baseline!r} row to measure from (methods: {', '.join(table)}); "
+            "pass baseline= one of them."
+        )
+    methods = [method for method in table if method != baseline]
+    if not methods:
+        raise ValueError(f"The table has only the baseline {baseline!r}: there is nothing to compare.")
+    metrics = [key for key in metrics if table[baseline].get(key) is not None]
+    if not metrics:
+        raise ValueError(f"None of the requested metrics has a value for the baseline {baseline!r}.")
+    titles = _metric_titles(titles)
+    colours = method_colours(list(table))
+    fig, axes = plt.subplots(
+        1,
+        len(metrics),
+        figsize=(max(2.6, 1.0 * len(methods) + 1.2) * len(metrics), 3.8),
+        squeeze=False,
+        layout="constrained",
+    )
+    if title:
+        fig.suptitle(title, fontweight="bold")
+    for ax, key in zip(axes[0], metrics, strict=True):
+        base = float(table[baseline][key])
+        values = [table[method].get(key) for method in methods]
+        deltas = [np.nan if value is None else float(value) - base for value in values]
+        bars = ax.bar(range(len(methods)), deltas, color=[colours[method] for method in methods], width=0.6)
+        ax.bar_label(bars, labels=["" if np.isnan(d) else f"{d:+.3g}" for d in deltas], fontsize=8, padding=2)
+        for index, method in enumerate(methods):
+            if np.isnan(deltas[index]):
+                ax.text(index, 0, "n/a", ha="center", va="bottom", fontsize=8, color="0.4")
+            elif per_image is not None and method in per_image and baseline in per_image:
+                points = _per_photo_differences(per_image, method, baseline, key)
+                offsets = np.linspace(-0.18, 0.18, len(points)) if len(points) > 1 else np.zeros(len(points))
+                ax.scatter(
+                    index + offsets, points, s=18, color="0.1", edgecolors="white", linewidths=0.6, zorder=3
+                )
+        reference = REFERENCE_KEYS.get(key)
+        if reference and table[baseline].get(reference) is not None:
+            ax.axhline(float(table[baseline][reference]) - base, color="0.35", linestyle="--", linewidth=1)
+            ax.annotate(
+                "originals",
+                (0.98, float(table[baseline][reference]) - base),
+                xycoords=("axes fraction", "data"),
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color="0.35",
+            )
+        ax.axhline(0, color="0.2", linewidth=0.8)
+        ax.set_xticks(range(len(methods)), methods, rotation=20, ha="right")
+        ax.set_title(f"{titles.get(key, key)}\n{baseline} = {base:.4g}", fontsize=10)
+        ax.margins(x=0.15, y=0.2)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel(f"difference from {baseline}")
+    return _finish(fig)
+
+
+def metrics_scatter(
+    per_image: Mapping[str, Sequence[Mapping] | object],
+    x: str = "colorfulness",
+    y: str = "psnr",
+    titles: Mapping[str, str] | None = None,
+) -> Figure:
+    """Every photo of every method as a point, ``y`` against ``x``, one colour and marker per method. 1 axis.
+
+    ``per_image`` maps a method to its per-image rows (or EvaluationResult). With the
+    defaults it shows what the means hide: PSNR barely moves with colorfulness, and the gray
+    input (colorfulness 0) scores about as well as any colours. A thin line joins the methods
+    of one photo (matched by name); the originals' mean colorfulness is a dashed line: the
+    colours a reader expects.
+    """
+    if not per_image:
+        raise ValueError("metrics_scatter needs the per-image scores of at least one method.")
+    titles = _metric_titles(titles)
+    colours = method_colours(list(per_image))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    by_name: dict[str, list[tuple[float, float]]] = {}
+    for scores in per_image.values():
+        for row in _rows(scores):
+            by_name.setdefault(row["name"], []).append((row[x], row[y]))
+    for points in by_name.values():  # one photo's methods, joined: who is ahead on that photo
+        ax.plot(*zip(*sorted(points), strict=True), color="0.75", linewidth=0.7, zorder=1)
+    for index, (method, scores) in enumerate(per_image.items()):
+        rows = _rows(scores)
+        ax.scatter(
+            [row[x] for row in rows],
+            [row[y] for row in rows],
+            color=colours[method],
+            marker=METHOD_MARKERS[index % len(METHOD_MARKERS)],
+            s=28,
+            alpha=0.8,
+            label=f"{method} ({len(rows)})",
+        )
+    reference = REFERENCE_KEYS.get(x)
+    truths = [row[reference] for scores in per_image.values() for row in _rows(scores) if reference in row]
+    if truths:
+        ax.axvline(
+            float(np.mean(truths)), color="0.35", linestyle="--", linewidth=1, label="originals (mean)"
+        )
+    ax.set_xlabel(titles.get(x, x))
+    ax.set_ylabel(titles.get(y, y))
+    ax.set_title(f"Each photo: {titles.get(y, y)} against {titles.get(x, x)}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _finish(fig)
+
+
 def save_figure(fig: Figure, path: Path | str, dpi: int = SAVE_DPI) -> Path:
     """Save ``fig`` atomically (PNG unless ``path`` names another format matplotlib knows)."""
     path = Path(path)
@@ -321,3 +493,10 @@ def save_figure(fig: Figure, path: Path | str, dpi: int = SAVE_DPI) -> Path:
     with atomic_write(path, suffix=path.suffix or ".png") as temporary:
         fig.savefig(temporary, format=file_format, dpi=dpi, bbox_inches="tight")
     return path
+
+
+def png_base64(fig: Figure, dpi: int = SAVE_DPI) -> str:
+    """``fig`` as a base64 PNG, as a notebook stores a figure (for pages made without a kernel)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

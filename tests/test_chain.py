@@ -2,8 +2,9 @@
 
 These tests run the chain over five tiny stand-in notebooks (no TensorFlow), so they
 check the orchestration quickly: parameters and $COLORLIB_PARAMS reach the kernel,
-reports and timings are written, ``latest`` moves, a failing notebook stops the chain
-and is named. The real notebooks run end to end in tests/test_notebooks.py.
+the log names each cell, both views of each report, the index and timings are written,
+``latest`` moves, a failing notebook stops the chain and is named. The real notebooks
+run end to end in tests/test_notebooks.py.
 """
 
 from __future__ import annotations
@@ -120,12 +121,104 @@ def test_html_report_embeds_figures_and_fetches_nothing(tmp_path):
     ]
     path = tmp_path / "executed.ipynb"
     nbformat.write(notebook, path)
-    html = htmlreport.render_html(path).read_text()
+    written = htmlreport.render_html(path)
+    assert written == tmp_path / "executed.code.html"
+    html = written.read_text()
     assert htmlcheck.count_embedded_figures(html.replace(TINY_PNG, TINY_PNG * 3)) == 1
     assert f'src="data:image/png;base64,{TINY_PNG}"' in html
     assert htmlcheck.external_resources(html) == []
     assert "In&nbsp;[" not in html  # no input prompts
+    assert htmlcheck.shows_code(html)
     assert not list(tmp_path.glob(".executed*"))  # the atomic write left no temporary file
+
+
+#: What a real notebook's cells print that a reader should not see, and what they should.
+TQDM_BAR = "evaluate: 100%|██████████| 2/2 [00:00<00:00, 24.55image/s]\n"
+TF_START_UP = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1795698416.733555   16996 port.cc:153] oneDNN custom operations are on.\n"
+)
+REAL_WARNING = "UserWarning: 3 photos could not be read\n"
+
+
+def test_reader_view_tells_the_story_without_the_plumbing(tmp_path):
+    from colorlib.params import Params
+
+    notebook = _notebook("workflow.evaluate_run(params)", "decoder.fit(train)", "1 / 0")
+    parameters_section = [
+        v4.new_markdown_cell("## Parameters\n\nThe first code cell names the parameters file."),
+        v4.new_markdown_cell("The parameters are checked and gathered into `params`."),
+    ]
+    table = v4.new_code_cell("Markdown(summaries.params_table(params))")
+    table.outputs = [
+        v4.new_output(
+            "execute_result",
+            data={"text/markdown": summaries.params_table(Params(epochs=3))},
+            execution_count=1,
+        )
+    ]
+    notebook.cells[2:2] = [*parameters_section, table, v4.new_markdown_cell("## Evaluation\n\nThe scores.")]
+    evaluate, fit, fails = notebook.cells[-3:]
+    evaluate.outputs = [
+        v4.new_output(
+            "stream", name="stderr", text=TF_START_UP + "\rmean ab:   0%|   | 0/5 [00:00<?, ?image/s]"
+        ),
+        v4.new_output("stream", name="stderr", text="\r" + TQDM_BAR + REAL_WARNING),
+    ]
+    fit.outputs = [
+        v4.new_output("stream", name="stdout", text="Epoch 1/2\n"),
+        v4.new_output(
+            "execute_result",
+            data={"text/plain": "<keras.src.callbacks.History at 0x7f10d442f7d0>"},
+            execution_count=2,
+        ),
+    ]
+    fails.outputs = [
+        v4.new_output(
+            "error",
+            ename="ZeroDivisionError",
+            evalue="division by zero",
+            traceback=["ZeroDivisionError: division by zero"],
+        )
+    ]
+    path = tmp_path / "03_training.ipynb"
+    nbformat.write(notebook, path)
+
+    reader_path, code_path = htmlreport.render_reports(path, seconds=12.34)
+    assert (reader_path.name, code_path.name) == ("03_training.html", "03_training.code.html")
+    reader, code = reader_path.read_text(), code_path.read_text()
+    assert not htmlcheck.shows_code(reader) and htmlcheck.shows_code(code)
+    assert "This stage took 12.3 s" in reader and "This stage took 12.3 s" in code
+    assert htmlcheck.links(reader)[:2] == ["index.html", "03_training.code.html"]
+    assert htmlcheck.links(code)[:2] == ["index.html", "03_training.html"]
+    # The parameters: one folded table, without the markdown that explains the hidden code.
+    assert reader.count("<details") == 1 and "Parameters of this run (" in reader
+    assert reader.count("<th>parameter</th>") == summaries.PARAMS_PER_ROW
+    assert "The first code cell" not in reader and "gathered into" not in reader
+    assert "The first code cell" in code
+    # No start-up lines, no progress bars, no bare reprs; real warnings, stdout and errors stay.
+    assert "port.cc" not in reader and "port.cc" not in code
+    assert "image/s]" not in reader and "24.55image/s" in code
+    assert "3 photos could not be read" in reader
+    assert "Epoch 1/2" in reader and "at 0x7f10d442f7d0" not in reader
+    assert "ZeroDivisionError" in reader
+    assert htmlcheck.external_resources(reader) == []
+    failed, _ = htmlreport.render_reports(path, seconds=3.0, failed=True)
+    assert "This stage failed after 3.0 s" in failed.read_text()
+
+
+def test_progress_bar_pattern_matches_tqdm_lines_only():
+    bars = [TQDM_BAR, "12it [00:01,  9.50it/s]\n", "slow: 50%|█  | 1/2 [00:03<00:03,  3.21s/image]\n"]
+    for bar in bars:
+        assert htmlreport.PROGRESS_BAR_LINE.sub("", bar) == "", bar
+    kept = REAL_WARNING + "Epoch 1/2 [done]\nnote: 5/5 photos at [00:00]\n"
+    assert htmlreport.PROGRESS_BAR_LINE.sub("", kept) == kept
+
+
+def test_seconds_read_naturally():
+    assert htmlreport.format_seconds(12.34) == "12.3 s"
+    assert htmlreport.format_seconds(245) == "4 min 05 s"
+    assert htmlreport.format_seconds(7380) == "2 h 03 min"
 
 
 def test_describe_array_is_short_and_rounded():
@@ -147,11 +240,34 @@ def test_chain_runs_every_notebook_and_writes_reports(tiny_chain):
     for name in chain.NOTEBOOKS:
         executed = nbformat.read(report_dir / name, as_version=4)
         assert any("injected-parameters" in cell.metadata.get("tags", []) for cell in executed.cells)
-        html = (report_dir / name).with_suffix(".html").read_text()
-        assert htmlcheck.count_embedded_figures(html) == 1, name
+        reader = htmlreport.reader_path(report_dir / name).read_text()
+        code = htmlreport.code_path(report_dir / name).read_text()
+        for html in (reader, code):
+            assert htmlcheck.count_embedded_figures(html) == 1, name
+            assert htmlcheck.external_resources(html) == [], name
+            assert f"This stage took {htmlreport.format_seconds(timings[name]['seconds'])}" in html
+        assert not htmlcheck.shows_code(reader) and "EXPECTED_PYTHON" not in reader, name
+        assert htmlcheck.shows_code(code) and "EXPECTED_PYTHON" in code, name
     assert (reports / chain.LATEST).resolve() == report_dir.resolve()
     assert sum("done in" in line for line in lines) == len(chain.NOTEBOOKS)
+    # The log names each code cell as it starts: 2 parameters cells and 3 of the stand-in's.
+    assert "[3/5] 03_training: cell 2/5 (parameters of this run)" in lines
+    assert "[3/5] 03_training: cell 5/5 (assert not fail_here, 'stopped on purpose')" in lines
     assert chain.PARAMS_ENV not in os.environ  # restored after the run
+
+    # The index links the five reports, both views.
+    index = (report_dir / htmlreport.INDEX_FILE).read_text()
+    expected = [
+        f"{name.removesuffix('.ipynb')}{suffix}"
+        for name in chain.NOTEBOOKS
+        for suffix in (".html", ".code.html")
+    ]
+    assert htmlcheck.links(index) == expected
+    assert all((report_dir / link).is_file() for link in expected)
+    assert htmlcheck.external_resources(index) == [] and not htmlcheck.shows_code(index)
+    assert "All 5 notebooks ran" in index
+    # The stand-ins write no photos and no metrics: the page says so instead of failing.
+    assert "No colorized test photos in" in index and "wrote no <code>" in index
 
 
 def test_chain_stops_at_the_failing_notebook_and_names_it(tiny_chain, capsys):
@@ -172,13 +288,30 @@ def test_chain_stops_at_the_failing_notebook_and_names_it(tiny_chain, capsys):
         "03_training.ipynb": "failed",
     }
     assert "stopped on purpose" in (report_dir / "03_training.html").read_text()  # partial report
+    assert "This stage failed after" in (report_dir / "03_training.html").read_text()
     assert not (report_dir / "04_colorization.ipynb").exists()
+    index = (report_dir / htmlreport.INDEX_FILE).read_text()
+    assert "The chain stopped at <code>03_training.ipynb</code>" in index
+    assert "No metrics yet: <code>05_results.ipynb</code> did not run in this chain" in index
+    assert htmlcheck.links(index) == [
+        "01_preprocessing.html",
+        "01_preprocessing.code.html",
+        "02_feature_extraction.html",
+        "02_feature_extraction.code.html",
+        "03_training.html",
+        "03_training.code.html",
+    ]
 
 
 def test_chain_can_start_at_a_later_notebook(tiny_chain):
     notebooks, params, reports = tiny_chain
     report_dir = chain.run_chain(params, reports, notebooks, start_at="05", log=lambda line: None)
-    assert sorted(path.name for path in report_dir.glob("*.html")) == ["05_results.html"]
+    assert sorted(path.name for path in report_dir.glob("*.html")) == [
+        "05_results.code.html",
+        "05_results.html",
+        "index.html",
+    ]
+    assert "This chain ran 05_results" in (report_dir / "index.html").read_text()
 
 
 def test_missing_encoder_weights_stop_the_chain_before_any_notebook(tiny_chain, capsys):

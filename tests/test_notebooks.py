@@ -38,21 +38,22 @@ import pytest
 import yaml
 from nbformat import v4
 
-from colorlib import chain
+from colorlib import chain, htmlreport
 from colorlib.params import PARAMS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
 EXPECTED_FILE = Path(__file__).resolve().parent / "nbval_expected.json"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
-#: Figures each report must hold at least (smoke parameters, demo dataset).
+#: Figures (PNG) and before/after sliders each report must hold at least (smoke parameters, demo dataset).
 MIN_FIGURES = {
     "01_preprocessing.ipynb": 2,
     "02_feature_extraction.ipynb": 1,
     "03_training.ipynb": 1,
-    "04_colorization.ipynb": 3,
-    "05_results.ipynb": 4,
+    "04_colorization.ipynb": 0,
+    "05_results.ipynb": 2,
 }
+MIN_SLIDERS = {"04_colorization.ipynb": 3, "05_results.ipynb": 3}
 #: The notebook each one names when the artifacts it needs are missing.
 RUN_FIRST = {
     "02_feature_extraction.ipynb": "01_preprocessing.ipynb",
@@ -251,10 +252,21 @@ def test_pipeline_writes_self_contained_reports_and_resumes(tmp_path, monkeypatc
     for name in chain.NOTEBOOKS:
         executed = nbformat.read(report_dir / name, as_version=4)
         assert any("injected-parameters" in cell.metadata.get("tags", []) for cell in executed.cells)
-        html = (report_dir / name).with_suffix(".html").read_text()
-        assert htmlcheck.count_embedded_figures(html) >= MIN_FIGURES[name], name
-        assert htmlcheck.external_resources(html) == [], name
-        assert "Traceback" not in html, name
+        reader = htmlreport.reader_path(report_dir / name).read_text()
+        code = htmlreport.code_path(report_dir / name).read_text()
+        for html in (reader, code):
+            assert htmlcheck.count_embedded_figures(html) >= MIN_FIGURES[name], name
+            assert len(htmlcheck.slider_ids(html)) >= MIN_SLIDERS.get(name, 0), name
+            assert len(set(htmlcheck.slider_ids(html))) == len(htmlcheck.slider_ids(html)), name
+            assert htmlcheck.external_resources(html) == [], name
+            assert "Traceback" not in html and "port.cc" not in html, name
+        assert not htmlcheck.shows_code(reader) and "image/s]" not in reader and "photo/s]" not in reader, (
+            name
+        )
+        assert reader.count("Parameters of this run") == 1, name
+    index = (report_dir / htmlreport.INDEX_FILE).read_text()
+    assert len(htmlcheck.slider_ids(index)) == 2 and "Headline numbers" in index  # the 2 test photos
+    assert htmlcheck.count_embedded_figures(index) == 1 and htmlcheck.external_resources(index) == []
 
     # Run again from notebook 03: the finished training and colorization are read back.
     run_dir = tmp_path / "data" / "runs" / "smoke"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -140,3 +141,157 @@ def test_metrics_bar_chart_has_a_panel_per_metric_and_a_bar_per_method(tmp_path)
     with pytest.raises(ValueError, match="None of the requested metrics"):
         viz.metrics_bar_chart(table, metrics=["nope"])
     assert_saves_png(fig, tmp_path)
+
+
+#: Three methods close together, as on a real run: the charts of differences must show who is ahead.
+CLOSE_TABLE = {
+    "model": {
+        "n": 2,
+        "psnr": 24.4,
+        "ssim": 0.910,
+        "auc": 88.0,
+        "colorfulness": 20.0,
+        "colorfulness_truth": 40.0,
+    },
+    "gray": {
+        "n": 2,
+        "psnr": 24.0,
+        "ssim": 0.912,
+        "auc": 87.0,
+        "colorfulness": 0.0,
+        "colorfulness_truth": 40.0,
+    },
+    "mean ab": {
+        "n": 2,
+        "psnr": 23.8,
+        "ssim": 0.905,
+        "auc": None,
+        "colorfulness": 5.0,
+        "colorfulness_truth": 40.0,
+    },
+}
+
+
+def per_image_rows(offset: float) -> list[dict]:
+    return [
+        {
+            "name": name,
+            "psnr": 24.0 + offset + shift,
+            "ssim": 0.9,
+            "auc": 87.0,
+            "colorfulness": 10 * offset,
+            "colorfulness_truth": 40.0,
+        }
+        for name, shift in (("a", -0.5), ("b", 0.5))
+    ]
+
+
+def test_delta_chart_draws_each_method_minus_gray_with_a_dot_per_photo(tmp_path):
+    per_image = {"model": per_image_rows(0.4), "gray": per_image_rows(0.0), "mean ab": per_image_rows(-0.2)}
+    fig = viz.metrics_delta_chart(CLOSE_TABLE, per_image=per_image)
+    assert len(fig.axes) == 4
+    psnr, ssim, auc, colorfulness = fig.axes
+    np.testing.assert_allclose([bar.get_height() for bar in psnr.patches], [0.4, -0.2], atol=1e-9)
+    assert [label.get_text() for label in psnr.get_xticklabels()] == ["model", "mean ab"]
+    assert "gray = 24" in psnr.get_title() and "PSNR" in psnr.get_title()
+    assert ssim.patches[0].get_height() < 0  # the model is behind gray on SSIM: the bar goes down
+    np.testing.assert_allclose(psnr.collections[0].get_offsets()[:, 1], [0.4, 0.4])  # per-photo Δ
+    assert np.isnan(auc.patches[1].get_height())  # no AuC for mean ab: no bar
+    originals = [line.get_ydata()[0] for line in colorfulness.get_lines() if line.get_linestyle() == "--"]
+    assert originals == [40.0]
+    colours = viz.method_colours(list(CLOSE_TABLE))
+    assert psnr.patches[0].get_facecolor() == colours["model"]
+    assert psnr.patches[1].get_facecolor() == colours["mean ab"]
+    with pytest.raises(ValueError, match="no 'nope' row"):
+        viz.metrics_delta_chart(CLOSE_TABLE, baseline="nope")
+    assert_saves_png(fig, tmp_path)
+
+
+def test_scatter_has_a_point_per_photo_and_method(tmp_path):
+    per_image = {"model": per_image_rows(0.4), "gray": per_image_rows(0.0)}
+    fig = viz.metrics_scatter(per_image)
+    (ax,) = fig.axes
+    assert [len(points.get_offsets()) for points in ax.collections] == [2, 2]
+    assert ax.get_xlabel() == "Colorfulness" and "PSNR" in ax.get_ylabel()
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "model (2)",
+        "gray (2)",
+        "originals (mean)",
+    ]
+    with pytest.raises(ValueError, match="at least one method"):
+        viz.metrics_scatter({})
+    assert_saves_png(fig, tmp_path)
+
+
+def test_png_base64_is_a_png():
+    import base64
+
+    fig = viz.metrics_scatter({"model": per_image_rows(0.0)})
+    assert base64.b64decode(viz.png_base64(fig)).startswith(PNG_SIGNATURE)
+
+
+def test_slider_embeds_three_jpegs_and_a_script_with_its_own_id(rgb):
+    import base64
+    import io
+
+    from colorlib import slider
+
+    gray = rgb.mean(axis=-1).astype(np.uint8)
+    html = slider.slider_html(gray, rgb, rgb / 255.0, title="astronaut\nauc 81.2")
+    ids = re.findall(r'<figure class="cl-slider" id="(cl-[0-9a-f]+)"', html)
+    assert len(ids) == 1 and f'document.getElementById("{ids[0]}")' in html
+    images = re.findall(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 3
+    for encoded in images:
+        with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
+            assert image.format == "JPEG" and image.size == (64, 48)
+    assert "astronaut<br>auc 81.2" in html and 'type="range"' in html and "original" in html
+    assert "http" not in html  # nothing to fetch
+    without_original = slider.slider_html(gray, rgb)
+    assert (
+        len(re.findall(r"data:image/jpeg", without_original)) == 2 and 'type="radio"' not in without_original
+    )
+
+
+def test_slider_photos_are_at_most_max_side_and_gray_is_one_channel():
+    import base64
+    import io
+
+    from colorlib import slider
+
+    big = np.zeros((1200, 900, 3), np.uint8)
+    big[..., 0] = 200
+    gray = np.full((1200, 900, 3), 0.5, np.float32)
+    encoded = re.findall(r'base64,([A-Za-z0-9+/=]+)"', slider.slider_html(gray, big))
+    with Image.open(io.BytesIO(base64.b64decode(encoded[1]))) as image:  # the gray layer
+        assert image.size == (384, 512) and image.mode == "L"
+    with Image.open(io.BytesIO(base64.b64decode(encoded[0]))) as image:  # the colorized photo
+        assert image.mode == "RGB"
+
+
+def test_sliders_grid_has_unique_ids_and_says_what_it_leaves_out(rgb):
+    from colorlib import slider
+
+    rows = [(rgb, rgb, None)] * 3
+    html = slider.sliders_html(rows, titles=["a", "b", "c"], max_count=2)
+    ids = re.findall(r'<figure class="cl-slider" id="(cl-[0-9a-f]+)"', html)
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert "The first 2 of 3 photos." in html and html.count("<style>") == 1
+    assert "The first 3 of 10 photos." in slider.sliders_html(rows, total=10)
+    with pytest.raises(ValueError, match="one per row"):
+        slider.sliders_html(rows, titles=["a"])
+    with pytest.raises(ValueError, match="at least one"):
+        slider.sliders_html([])
+
+
+def test_scored_sliders_load_only_the_photos_shown_and_show_their_scores(rgb, tmp_path):
+    from colorlib import slider
+
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(rgb).save(photo)
+    missing = tmp_path / "never-read.png"  # past max_count: must not be opened
+    scored = [{"name": "astronaut", "truth": photo, "prediction": photo, "auc": 81.24, "psnr": 24.1}] * 2
+    scored.append({"name": "never", "truth": missing, "prediction": missing, "auc": 1.0, "psnr": 1.0})
+    html = slider.scored_sliders_html(scored, max_count=2)
+    assert len(re.findall(r'<figure class="cl-slider"', html)) == 2
+    assert "astronaut<br>auc 81.2, psnr 24.1" in html and "The first 2 of 3 photos." in html
