@@ -86,8 +86,10 @@ class Params:
     patience: int | None = _param(
         None, "stop after this many epochs without validation progress (None: never)"
     )
-    benchmark: str | None = _param(
-        None, "extra folder of colour photos scored in notebook 05, e.g. Kodak24 (None: none)"
+    benchmark: str | list[str] | None = _param(  # noqa: RUF009 (a dataclasses.field, default None)
+        None,
+        "extra folder(s) of colour photos scored in notebook 05, e.g. Kodak24, or a list of "
+        "folders in YAML (None: none)",
     )
     data_dir: str = _param("data", "where runs, the demo dataset and the feature cache live")
     run_dir_override: str | None = _param(
@@ -146,6 +148,12 @@ class Params:
     def cache_dir(self) -> Path:
         """The shared, content-addressed feature cache: ``<data_dir>/cache/features``."""
         return self.data_path / "cache" / "features"
+
+    @property
+    def benchmarks(self) -> list[Path]:
+        """The benchmark folders, resolved: ``benchmark`` as a list (empty when None)."""
+        folders = [self.benchmark] if isinstance(self.benchmark, str) else list(self.benchmark or [])
+        return [self.resolve(folder) for folder in folders]
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -563,8 +563,8 @@ def _csv_name(set_name: str, method: str) -> str:
 def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     """Score the model and the baselines (gray, mean ab of the training set) with the same code.
 
-    The test photos of the run are always scored; the folder ``params.benchmark`` (say
-    Kodak24) too when it is set: it is colorized into ``outputs/benchmark/`` first.
+    The test photos of the run are always scored; each folder of ``params.benchmark`` (say
+    Kodak24 and CBSD68) too: it is colorized into ``outputs/benchmark/<name>/`` first.
     Writes ``metrics/summary.json`` (the step record) and per-image CSV files; scores of
     the same predictions are read back from them.
     """
@@ -575,8 +575,7 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     outputs = colorize_run(params, progress=progress)
     evaluation = RunEvaluation(mean_ab=training_mean_ab(params, progress=progress))
     sets = {"test": (split["test"], outputs["test"])}
-    if params.benchmark:
-        bench_dir = params.resolve(params.benchmark)
+    for bench_dir in params.benchmarks:
         truths = [str(path) for path in data.list_images(bench_dir)]
         out_dir = paths.outputs_dir / "benchmark" / bench_dir.name
         sets[bench_dir.name] = (truths, _colorize_set(params, truths, out_dir, progress))

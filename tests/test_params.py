@@ -141,3 +141,11 @@ def test_smoke_yaml_is_small_and_offline(monkeypatch) -> None:
 def test_every_parameters_file_of_the_project_loads(path: Path, monkeypatch) -> None:
     monkeypatch.delenv(params.PARAMS_ENV, raising=False)
     assert load_params(path).run_name
+
+
+def test_benchmark_takes_one_folder_or_a_list() -> None:
+    assert Params().benchmarks == []
+    one = Params(benchmark="bench/kodak24")
+    assert one.benchmarks == [project_root() / "bench" / "kodak24"]
+    two = Params(benchmark=["bench/kodak24", "/data/cbsd68"])
+    assert [path.name for path in two.benchmarks] == ["kodak24", "cbsd68"]
