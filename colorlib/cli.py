@@ -184,6 +184,10 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     colorize.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
     _import_tensorflow_quietly()
     model = colorize.load_colorizer(args.model if args.model else colorize.default_model_path())
+    if args.temperature is not None:
+        from colorlib import colorclasses
+
+        colorclasses.set_temperature(model, args.temperature)
     report = colorize.colorize_files(model, scan, args.out, batch_size=args.batch_size)
     print(report.summary())
     return 1 if report.failed else 0
@@ -302,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     colorize.add_argument(
         "--batch-size", type=int, default=BATCH_SIZE, help=f"photos per model pass (default: {BATCH_SIZE})"
+    )
+    colorize.add_argument(
+        "--temperature",
+        type=float,
+        help="models trained with loss: classification: the annealed mean's temperature (default: the "
+        "model's, 0.38; lower gives more saturated colours, 1 the plain mean)",
     )
     colorize.set_defaults(handler=_cmd_colorize)
 

@@ -26,6 +26,9 @@ ENCODER_LAYERS = 19
 ENCODER_NAMES = ("vgg16", "efficientnet_lite0")
 #: The decoders: the original design's ("seed", from the bottleneck only) and the U-Net.
 DECODER_NAMES = ("seed", "unet")
+#: The training losses: the original design's MSE (the default), Huber, and colour classes
+#: (:mod:`colorlib.colorclasses`). A GAN loss is planned.
+LOSS_NAMES = ("mse", "huber", "classification")
 
 BATCH_SIZE = 32
 EPOCHS = 50

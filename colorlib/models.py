@@ -8,6 +8,10 @@ Shapes for the default 256×256 input (any multiple of 32 works the same way)::
     encoder  -> features (8, 8, 512) for VGG16, (8, 8, 1280) for EfficientNet-Lite0
     decoder  -> ab (256, 256, 2) float32 in [-1, 1] (tanh)
 
+With ``loss: classification`` the decoder gives logits of the Q ab bins at a quarter of the
+resolution instead, ``(64, 64, Q)``, and the colorizer decodes them to ab
+(:mod:`colorlib.colorclasses`): its input and output stay the same.
+
 Written against Keras 3 (``keras``, ``keras.ops``), so it runs on the TensorFlow,
 JAX or PyTorch backend.
 """
@@ -23,7 +27,7 @@ import numpy as np
 from keras import layers, ops
 
 # encoders also registers GrayToLite0Input, so that load_model reads Lite0 colorizers.
-from colorlib import efficientnet, encoders, unet
+from colorlib import colorclasses, efficientnet, encoders, unet
 from colorlib.config import (
     DECODER_NAMES,
     ENCODER_CHANNELS,
@@ -32,6 +36,7 @@ from colorlib.config import (
     ENCODER_STRIDE,
     IMAGE_SIZE,
     LEARNING_RATE,
+    LOSS_NAMES,
     PIXEL_MAX,
     keras_models_dir,
 )
@@ -57,6 +62,9 @@ DECODERS = DECODER_NAMES
 DECODER_FILTERS = (128, 64, 32)
 #: The decoder predicts ab at a quarter of the resolution, then upsamples it bilinearly.
 DECODER_UPSAMPLE = 4
+#: Huber loss threshold in normalized ab (ab / 128): 0.1 is 12.8 ab units. Errors below it are
+#: squared (like MSE), larger ones count linearly, so a few photos with unexpected colours pull less.
+HUBER_DELTA = 0.1
 
 
 class WeightsUnavailableError(FileNotFoundError):
@@ -232,7 +240,10 @@ def backbone(encoder: keras.Model) -> keras.Model:
 
 
 def build_decoder(
-    image_size: int = IMAGE_SIZE, filters: Sequence[int] = DECODER_FILTERS, channels: int = ENCODER_CHANNELS
+    image_size: int = IMAGE_SIZE,
+    filters: Sequence[int] = DECODER_FILTERS,
+    channels: int = ENCODER_CHANNELS,
+    classes: int | None = None,
 ) -> keras.Model:
     """Features ``(S/32, S/32, channels)`` -> ab ``(S, S, 2)`` in [-1, 1].
 
@@ -240,6 +251,8 @@ def build_decoder(
     doubling the resolution; a tanh Conv2D gives ab at S/4, and UpSampling2D
     (bilinear) brings it to S. ab is smooth, so predicting it at a quarter of the
     resolution loses little and keeps the channels small where pixels are many.
+    ``classes=Q`` (``loss: classification``): a 1×1 Conv2D gives Q logits per pixel at S/4,
+    ``(S/4, S/4, Q)`` float32, and no upsampling (:func:`colorlib.colorclasses.decode` does it).
     """
     _check_image_size(image_size)
     if len(filters) != 3 or min(filters) < 1:
@@ -252,14 +265,46 @@ def build_decoder(
             width, 3, strides=2, padding="same", activation="relu", name=f"up{stage}_transpose"
         )(x)
         x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"up{stage}_conv")(x)
+    if classes is not None:
+        return keras.Model(features, layers.Conv2D(classes, 1, name="ab_logits")(x), name="decoder")
     x = layers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_quarter")(x)
     ab = layers.UpSampling2D(DECODER_UPSAMPLE, interpolation="bilinear", name="ab")(x)
     return keras.Model(features, ab, name="decoder")
 
 
-def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> keras.Model:
-    """Compile with the original project's loss and optimizer: MSE and Adam."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+def is_classifier(decoder: keras.Model) -> bool:
+    """Whether ``decoder`` gives ab-bin logits (``loss: classification``) rather than ab itself."""
+    return int(decoder.output_shape[-1]) != 2
+
+
+def training_loss(loss: str = LOSS_NAMES[0], class_weights: np.ndarray | None = None):
+    """The Keras loss named ``loss``: ``"mse"``, ``"huber"`` (delta :data:`HUBER_DELTA`) or
+    ``"classification"`` (:class:`colorlib.colorclasses.ClassificationLoss`, which needs the run's
+    ``class_weights``, float ``(Q,)``, from :func:`colorlib.colorclasses.training_weights`)."""
+    if loss == "mse":
+        return "mse"
+    if loss == "huber":
+        return keras.losses.Huber(delta=HUBER_DELTA)
+    if loss == "classification":
+        if class_weights is None:
+            raise ValueError(
+                "loss='classification' needs the class rebalancing weights of the training ab; "
+                "compute them with colorclasses.training_weights (workflow.class_weights for a run)."
+            )
+        return colorclasses.ClassificationLoss(class_weights)
+    raise ValueError(f"Unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}.")
+
+
+def compile_model(
+    model: keras.Model,
+    learning_rate: float = LEARNING_RATE,
+    loss: str = LOSS_NAMES[0],
+    class_weights: np.ndarray | None = None,
+) -> keras.Model:
+    """Compile with Adam and the loss named ``loss`` (:func:`training_loss`; the original: MSE)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=training_loss(loss, class_weights)
+    )
     return model
 
 
@@ -269,7 +314,9 @@ def build_colorizer(
     """L ``(S, S, 1)`` in [0, 1] -> ab ``(S, S, 2)`` in [-1, 1], compiled with MSE and Adam.
 
     A U-Net ``decoder`` (:mod:`colorlib.unet`) gets the multiscale version of ``encoder``'s
-    features and L itself; the seed decoder gets the bottleneck.
+    features and L itself; the seed decoder gets the bottleneck. A decoder that gives ab-bin
+    logits (:func:`is_classifier`) is followed by the annealed mean and the upsampling to S
+    (:func:`colorlib.colorclasses.decode`), so the colorizer gives ab all the same.
     """
     l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
     if unet.is_unet(decoder):
@@ -277,6 +324,8 @@ def build_colorizer(
         ab = decoder(unet.decoder_inputs(features, l_input))
     else:
         ab = decoder(encoder(l_input))
+    if is_classifier(decoder):
+        ab = colorclasses.decode(ab, int(encoder.input_shape[1]))
     model = keras.Model(l_input, ab, name="colorizer")
     return compile_model(model, learning_rate)
 

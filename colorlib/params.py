@@ -32,6 +32,7 @@ from colorlib.config import (
     EPOCHS,
     IMAGE_SIZE,
     LEARNING_RATE,
+    LOSS_NAMES,
     ROTATION_DEGREES,
     SEED,
     TEST_FRACTION,
@@ -77,6 +78,11 @@ class Params:
         "at strides 16, 8, 4 and L at full resolution)",
     )
     attention: bool = _param(False, "U-Net only: self-attention over the stride-16 positions")
+    loss: str = _param(
+        LOSS_NAMES[0],
+        "the training loss: 'mse' (the original design), 'huber', or 'classification' (ab bins, "
+        "Zhang et al. 2016)",
+    )
     seed: int = _param(SEED, "seed of the split, the augmentations and the initial weights")
     validation_fraction: float = _param(VALIDATION_FRACTION, "share of the colour photos for validation")
     test_fraction: float = _param(TEST_FRACTION, "share of the colour photos held back for testing")
@@ -119,6 +125,8 @@ class Params:
             raise ValueError(
                 f"decoder={self.decoder!r} is not known; choose one of {', '.join(DECODER_NAMES)}."
             )
+        if self.loss not in LOSS_NAMES:
+            raise ValueError(f"loss={self.loss!r} is not known; choose one of {', '.join(LOSS_NAMES)}.")
         if not isinstance(self.attention, bool):
             raise ValueError(f"attention={self.attention!r} must be true or false.")
         if self.attention and self.decoder != "unet":

@@ -97,6 +97,7 @@ def build_unet(
     stats: ChannelStats | None = None,
     attention: bool = False,
     filters: Sequence[int] = UNET_FILTERS,
+    classes: int | None = None,
 ) -> keras.Model:
     """The U-Net decoder: the dict of inputs in the module docstring -> ab ``(S, S, 2)`` in [-1, 1].
 
@@ -104,7 +105,9 @@ def build_unet(
     ``"stride4"`` (e.g. :func:`feature_channels` of the multiscale encoder); ``stats``:
     per input, the per-channel ``(mean, variance)`` of the training features (None: no
     standardization, only for tests). ``filters``: five widths (see :data:`UNET_FILTERS`).
-    The model is named ``decoder`` like the seed decoder.
+    The model is named ``decoder`` like the seed decoder. ``classes=Q`` (``loss:
+    classification``): Q logits per pixel at S/4, ``(S/4, S/4, Q)``, from the stride-4 stage and
+    L averaged to S/4 (a full-resolution Q-way output would be 16 times larger).
     """
     if image_size < ENCODER_STRIDE or image_size % ENCODER_STRIDE:
         raise ValueError(f"image_size must be a positive multiple of {ENCODER_STRIDE}, got {image_size}.")
@@ -132,6 +135,13 @@ def build_unet(
         x = _conv_bn_relu(x, width, f"{skip}_b")
         if attention and skip == SKIPS[0]:
             x = _self_attention(x, image_size // STRIDES[skip], width)
+    if classes is not None:
+        l_quarter = layers.AveragePooling2D(FULL_RESOLUTION_UPSAMPLE, name="l_quarter")(inputs[L_INPUT])
+        x = layers.Concatenate(name="l_skip")([x, l_quarter])
+        x = layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="quarter_conv")(x)
+        # Zero-initialized like the ab head: training starts from equal logits.
+        logits = layers.Conv2D(classes, 1, kernel_initializer="zeros", name="ab_logits")(x)
+        return keras.Model(inputs, logits, name="decoder")
     x = layers.UpSampling2D(FULL_RESOLUTION_UPSAMPLE, interpolation="bilinear", name="full_up")(x)
     x = layers.Concatenate(name="l_skip")([x, inputs[L_INPUT]])
     x = layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="full_conv")(x)

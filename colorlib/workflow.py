@@ -14,6 +14,7 @@ step                   writes (the step record first)               notebook
 prepare_dataset        dataset.json, split.json                     01
 build_run_encoder      encoder.json, encoder.weights.h5             02
 extract_run_features   features/step.json, indexes into the cache   02
+class_weights          model/class_weights.json (loss: classif.)    03
 train_run              model/step.json, backup/, colorizer.keras    03
 colorize_run           outputs/<set>/step.json, the photos          04
 evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
@@ -74,6 +75,10 @@ class RunPaths:
     @property
     def colorizer(self) -> Path:
         return self.model_dir / "colorizer.keras"
+
+    @property
+    def class_weights(self) -> Path:
+        return self.model_dir / "class_weights.json"
 
     @property
     def history_csv(self) -> Path:
@@ -346,6 +351,7 @@ def _training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
         "seed": params.seed,
         "strategy": params.strategy,
         **_decoder_inputs(params, "decoder", "attention"),
+        **({"loss": params.loss} if params.loss != "mse" else {}),  # mse runs keep their keys
     }
     backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
     finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
@@ -386,25 +392,59 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
     return training.callbacks(model_dir, params.patience)
 
 
+def _class_weights_step(params: Params) -> steps.Step:
+    """The rebalancing weights depend on the cached training ab, so on the features step."""
+    key = steps.key("class_weights", features=_upstream_key(_features_step(params), NOTEBOOKS["features"]))
+    return steps.Step(run_paths(params).class_weights, key)
+
+
+def class_weights(params: Params) -> np.ndarray:
+    """``loss: classification``: the class rebalancing weights, float64 ``(Q,)``, of the run.
+
+    Computed once from the cached ab of the training split
+    (:func:`colorlib.colorclasses.training_weights`) and saved in ``model/class_weights.json``
+    with the bin counts; read back while the features are the same.
+    """
+    from colorlib import colorclasses
+
+    step = _class_weights_step(params)
+    done = step.result()
+    if done is not None:
+        return np.asarray(done["weights"], dtype=np.float64)
+    train, _ = training_datasets(params)
+    counts = np.zeros(colorclasses.bin_count())
+    for batch in range(len(train)):
+        counts += colorclasses.bin_histogram(train[batch][1])
+    weights = colorclasses.rebalancing_weights(counts)
+    step.finish({"bins": colorclasses.bin_count(), "counts": counts.tolist(), "weights": weights.tolist()})
+    return weights
+
+
 def new_decoder(params: Params):
     """The run's decoder, compiled with its loss and optimizer (in the strategy's scope; notebook 03).
 
     ``decoder: seed``: :func:`colorlib.models.build_decoder`. ``decoder: unet``:
     :func:`colorlib.unet.build_unet`, its inputs standardized with the per-channel
     statistics of the run's cached training features (so extract them first).
+    ``loss: classification``: the decoder gives ab-bin logits at S/4 and the loss is the
+    rebalanced cross-entropy with the run's :func:`class_weights`; ``huber``/``mse``: ab.
     """
-    from colorlib import distribute, models, unet
+    from colorlib import colorclasses, distribute, models, unet
 
     if params.decoder == "unet":
         train, _ = training_datasets(params)
         stats = train.channel_stats()
         channels = {name: len(mean) for name, (mean, _) in stats.items()}
+    classes = colorclasses.bin_count() if params.loss == "classification" else None
+    weights = class_weights(params) if classes else None
     with distribute.scope(params.strategy):
         if params.decoder == "unet":
-            decoder = unet.build_unet(params.image_size, channels, stats, params.attention)
+            decoder = unet.build_unet(params.image_size, channels, stats, params.attention, classes=classes)
         else:
-            decoder = models.build_decoder(params.image_size, channels=models.ENCODERS[params.encoder])
-        return models.compile_model(decoder, params.learning_rate)
+            decoder = models.build_decoder(
+                params.image_size, channels=models.ENCODERS[params.encoder], classes=classes
+            )
+        return models.compile_model(decoder, params.learning_rate, params.loss, weights)
 
 
 def save_trained(params: Params, decoder):
