@@ -182,12 +182,9 @@ def test_short_classification_training_from_random_encoder_beats_gray_baseline(t
 
     train_inputs, val_inputs = inputs(train_l), inputs(val_l)
     stats = {
-        name: (train_inputs[name].mean((0, 1, 2)), train_inputs[name].var((0, 1, 2))) for name in unet.SKIPS
+        name: (train_inputs[name].mean(axis=(0, 1, 2)), train_inputs[name].var(axis=(0, 1, 2)))
+        for name in unet.FEATURE_INPUTS
     }
-    stats[unet.BOTTLENECK] = (
-        train_inputs[unet.BOTTLENECK].mean((0, 1, 2)),
-        train_inputs[unet.BOTTLENECK].var((0, 1, 2)),
-    )
     decoder = unet.build_unet(SIZE, unet.feature_channels(multiscale), stats, classes=BIN_COUNT)
     weights = colorclasses.training_weights([train_ab])
     decoder = models.compile_model(decoder, 2e-3, "classification", weights)
