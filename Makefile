@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh Linux machine with Python 3.11:
 #   make pipeline   create .venv, install, run notebooks 01-05 (PARAMS=params/smoke.yaml for a quick run)
 #   make test       create .venv, install, run the whole test suite
+#   make variants   run the chain for every params/variants/*.yaml, then reports/compare/compare.html
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PARAMS ?= params/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: setup pipeline test test-fast bench lint format clean-runs
+.PHONY: setup pipeline variants test test-fast bench lint format clean-runs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,9 @@ setup: $(VENV)/.installed
 
 pipeline: setup
 	$(VENV)/bin/colorlib pipeline --params $(PARAMS)
+
+variants: setup
+	$(VENV)/bin/colorlib variants
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -7,6 +7,8 @@
     colorlib evaluate TRUTH_DIR PRED_DIR    PSNR, SSIM, colorfulness and AuC of predictions
     colorlib baseline gray INPUT... --out DIR   the baselines' predictions, to evaluate the same way
     colorlib pipeline [--params FILE]       run notebooks 01-05 with papermill into reports/
+    colorlib variants [--only NAME ...]     run the chain for every params/variants/*.yaml, then compare
+    colorlib compare RUN_OR_PARAMS...       one page comparing finished runs: reports/compare/compare.html
 
 Argument parsing, printing and exit statuses live here; the library modules return
 results and raise errors. Exit statuses: 0 success, 1 some inputs failed, 2 an error
@@ -252,6 +254,82 @@ def _cmd_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare_runs(sources: Sequence[str], args: argparse.Namespace) -> int:
+    """Write the comparison of the finished runs among ``sources``; 1 when some could not be read."""
+    from colorlib import compare
+
+    variants, missing = [], 0
+    for source in sources:
+        try:
+            variants.append(compare.load_variant(source, args.reports_dir))
+        except FileNotFoundError as error:
+            print(f"left out of the comparison: {error}", file=sys.stderr)
+            missing += 1
+    comparison = compare.build_comparison(variants)
+    for note in comparison.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"Comparison of {len(variants)} runs: {compare.write_compare(comparison, args.out)}")
+    if args.write_best:
+        chosen, reason = compare.choose_best(variants)
+        compare.write_best(chosen, reason, args.write_best)
+        print(f"{args.write_best}: {chosen.name} ({reason})")
+    return 1 if missing else 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    return _compare_runs(args.runs, args)
+
+
+def _cmd_variants(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from colorlib import compare
+    from colorlib.htmlreport import format_seconds
+
+    files = compare.variant_files(args.params_dir, args.only or ())
+    outcomes = compare.run_variants(
+        files, reports_dir=args.reports_dir, notebooks_dir=args.notebooks_dir, kernel_name=args.kernel
+    )
+    print(f"{len(outcomes)} variants:")
+    for outcome in outcomes:
+        state = "FAILED" if outcome.error else "done"
+        why = f": {outcome.error}" if outcome.error else ""
+        print(f"  {outcome.params_file.stem}: {state} in {format_seconds(outcome.seconds)}{why}", flush=True)
+    failed = [outcome.params_file.stem for outcome in outcomes if outcome.error]
+    try:
+        status = _compare_runs([str(file) for file in files], args)
+    except ValueError as error:
+        if not failed:
+            raise
+        print(f"colorlib variants: no comparison: {error}", file=sys.stderr)
+        status = 1
+    if failed:
+        print(f"Failed: {', '.join(failed)}; fix them and run `colorlib variants --only NAME` to resume.")
+    return 1 if failed else status
+
+
+#: The options of the commands that run the chain (pipeline, variants): flag -> argparse settings.
+CHAIN_OPTIONS = {
+    "--reports-dir": {"default": "reports", "help": "folder of the run reports (default: reports)"},
+    "--notebooks-dir": {"default": "notebooks", "help": "folder of notebooks 01-05 (default: notebooks)"},
+    "--kernel": {"help": "Jupyter kernel (default: the notebooks' python3, i.e. this Python)"},
+}
+#: The options of the commands that write the comparison (variants, compare).
+COMPARE_OPTIONS = {
+    "--out": {"default": "reports/compare", "help": "folder for compare.html (default: reports/compare)"},
+    "--write-best": {
+        "metavar": "FILE",
+        "help": "copy the chosen variant's YAML here (e.g. params/best.yaml): the lowest test "
+        "|Δ colorfulness| among variants with PSNR ≥ gray − 0.5 dB",
+    },
+}
+
+
+def _add_options(parser: argparse.ArgumentParser, options: dict[str, dict[str, Any]]) -> None:
+    """Add each flag of ``options`` with its argparse settings."""
+    for flag, settings in options.items():
+        parser.add_argument(flag, **settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="colorlib",
@@ -341,19 +419,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", default="params/default.yaml", help="YAML parameters file (default: params/default.yaml)"
     )
     pipeline.add_argument(
-        "--reports-dir", default="reports", help="folder for the run reports (default: reports)"
-    )
-    pipeline.add_argument(
-        "--notebooks-dir", default="notebooks", help="folder of notebooks 01-05 (default: notebooks)"
-    )
-    pipeline.add_argument(
         "--start-at",
         help="start at this notebook (01-05, e.g. 03); the earlier notebooks' results must exist",
     )
-    pipeline.add_argument(
-        "--kernel", help="Jupyter kernel (default: the notebooks' python3, i.e. this Python)"
-    )
+    _add_options(pipeline, CHAIN_OPTIONS)
     pipeline.set_defaults(handler=_cmd_pipeline)
+
+    variants = commands.add_parser(
+        "variants", help="run the chain for every parameters file of params/variants/, then compare them"
+    )
+    variants.add_argument(
+        "--params-dir", default="params/variants", help="folder of the variants' YAML files"
+    )
+    variants.add_argument("--only", nargs="+", metavar="NAME", help="only these variants (file stems)")
+    _add_options(variants, CHAIN_OPTIONS | COMPARE_OPTIONS)
+    variants.set_defaults(handler=_cmd_variants)
+
+    compare = commands.add_parser(
+        "compare", help="one self-contained page comparing finished runs: metrics, times, photos"
+    )
+    compare.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN_OR_PARAMS",
+        help="parameters YAML files or run folders (data/runs/NAME)",
+    )
+    _add_options(compare, {"--reports-dir": CHAIN_OPTIONS["--reports-dir"]} | COMPARE_OPTIONS)
+    compare.set_defaults(handler=_cmd_compare)
     return parser
 
 

@@ -15,7 +15,17 @@ from PIL import Image
 from colorlib import cli
 from colorlib.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
 
-SUBCOMMANDS = ("demo-data", "train", "extract", "colorize", "evaluate", "baseline", "pipeline")
+SUBCOMMANDS = (
+    "demo-data",
+    "train",
+    "extract",
+    "colorize",
+    "evaluate",
+    "baseline",
+    "pipeline",
+    "variants",
+    "compare",
+)
 #: What TensorFlow's C++ runtime prints when it starts, none of which the command may show.
 TENSORFLOW_NOISE = ("absl::InitializeLog", "cudart_stub", "cuInit", "port.cc", "oneDNN")
 
