@@ -28,7 +28,11 @@ ENCODER_NAMES = ("vgg16", "efficientnet_lite0")
 DECODER_NAMES = ("seed", "unet")
 #: The training losses: the original design's MSE (the default), Huber, and colour classes
 #: (:mod:`colorlib.colorclasses`). A GAN loss is planned.
-LOSS_NAMES = ("mse", "huber", "classification")
+#: The supervised losses: a decoder trained with one of them can be a GAN's generator (``gan_from``).
+GENERATOR_LOSSES = ("mse", "huber", "classification")
+#: The adversarial fine-tuning of a trained generator (:mod:`colorlib.gan`).
+GAN_LOSS = "gan"
+LOSS_NAMES = (*GENERATOR_LOSSES, GAN_LOSS)
 
 BATCH_SIZE = 32
 EPOCHS = 50

@@ -34,6 +34,7 @@ from colorlib.config import (
     ENCODER_LAYERS,
     ENCODER_NAMES,
     ENCODER_STRIDE,
+    GAN_LOSS,
     IMAGE_SIZE,
     LEARNING_RATE,
     LOSS_NAMES,
@@ -292,6 +293,11 @@ def training_loss(loss: str = LOSS_NAMES[0], class_weights: np.ndarray | None = 
                 "compute them with colorclasses.training_weights (workflow.class_weights for a run)."
             )
         return colorclasses.ClassificationLoss(class_weights)
+    if loss == GAN_LOSS:
+        raise ValueError(
+            "loss='gan' is not a Keras loss: the GAN is trained by colorlib.gan.GANTrainer "
+            "(workflow.train_run does it for a run)."
+        )
     raise ValueError(f"Unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}.")
 
 

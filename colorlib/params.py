@@ -30,6 +30,8 @@ from colorlib.config import (
     DECODER_NAMES,
     ENCODER_NAMES,
     EPOCHS,
+    GAN_LOSS,
+    GENERATOR_LOSSES,
     IMAGE_SIZE,
     LEARNING_RATE,
     LOSS_NAMES,
@@ -80,9 +82,16 @@ class Params:
     attention: bool = _param(False, "U-Net only: self-attention over the stride-16 positions")
     loss: str = _param(
         LOSS_NAMES[0],
-        "the training loss: 'mse' (the original design), 'huber', or 'classification' (ab bins, "
-        "Zhang et al. 2016)",
+        "the training loss: 'mse' (the original design), 'huber', 'classification' (ab bins, "
+        "Zhang et al. 2016), or 'gan' (U-Net only: a short adversarial fine-tuning of the "
+        "gan_from model)",
     )
+    gan_from: str = _param(
+        GENERATOR_LOSSES[0],
+        "loss=gan only: the loss of the trained generator the GAN starts from ('mse', 'huber' or "
+        "'classification'; trained first in model/ when it is not there)",
+    )
+    gan_epochs: int = _param(2, "loss=gan only: epochs of adversarial fine-tuning after the generator's")
     seed: int = _param(SEED, "seed of the split, the augmentations and the initial weights")
     validation_fraction: float = _param(VALIDATION_FRACTION, "share of the colour photos for validation")
     test_fraction: float = _param(TEST_FRACTION, "share of the colour photos held back for testing")
@@ -107,6 +116,7 @@ class Params:
             "image_size": self.image_size > 0 and self.image_size % 32 == 0,
             "batch_size": self.batch_size >= 1,
             "epochs": self.epochs >= 1,
+            "gan_epochs": self.gan_epochs >= 1,
             "learning_rate": self.learning_rate > 0,
             "views": self.views >= 1,
             "limit": self.limit is None or self.limit >= 3,
@@ -115,7 +125,7 @@ class Params:
             if not ok:
                 raise ValueError(
                     f"Parameter {name}={getattr(self, name)!r} is not valid: image_size must be a "
-                    "multiple of 32, batch_size, epochs and views at least 1, learning_rate "
+                    "multiple of 32, batch_size, epochs, gan_epochs and views at least 1, learning_rate "
                     "positive, limit None or at least 3."
                 )
         if self.encoder not in ENCODER_NAMES:
@@ -127,6 +137,16 @@ class Params:
             )
         if self.loss not in LOSS_NAMES:
             raise ValueError(f"loss={self.loss!r} is not known; choose one of {', '.join(LOSS_NAMES)}.")
+        if self.gan_from not in GENERATOR_LOSSES:
+            raise ValueError(
+                f"gan_from={self.gan_from!r} is not known; the GAN starts from a model trained with "
+                f"one of {', '.join(GENERATOR_LOSSES)}."
+            )
+        if self.loss == GAN_LOSS and self.decoder != "unet":
+            raise ValueError(
+                "loss=gan needs decoder=unet: the discriminator is conditioned on L, which only the "
+                "U-Net's cached batches hold. Set decoder: unet, or choose another loss."
+            )
         if not isinstance(self.attention, bool):
             raise ValueError(f"attention={self.attention!r} must be true or false.")
         if self.attention and self.decoder != "unet":

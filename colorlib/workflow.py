@@ -16,6 +16,8 @@ build_run_encoder      encoder.json, encoder.weights.h5             02
 extract_run_features   features/step.json, indexes into the cache   02
 class_weights          model/class_weights.json (loss: classif.)    03
 train_run              model/step.json, backup/, colorizer.keras    03
+                       (loss: gan: model-gan/, after the generator
+                       of loss gan_from in model/)
 colorize_run           outputs/<set>/step.json, the photos          04
 evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
 =====================  ===========================================  ==========
@@ -23,6 +25,7 @@ evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from colorlib import data, steps
+from colorlib.config import GAN_LOSS
 from colorlib.io import read_json, write_json
 from colorlib.params import Params
 
@@ -47,6 +51,8 @@ class RunPaths:
     """Where a run keeps its artifacts."""
 
     run_dir: Path
+    #: ``model``, or ``model-gan`` for ``loss: gan`` (its generator stays in ``model``).
+    model_folder: str = "model"
 
     @property
     def dataset_json(self) -> Path:
@@ -70,7 +76,7 @@ class RunPaths:
 
     @property
     def model_dir(self) -> Path:
-        return self.run_dir / "model"
+        return self.run_dir / self.model_folder
 
     @property
     def colorizer(self) -> Path:
@@ -95,7 +101,17 @@ class RunPaths:
 
 def run_paths(params: Params) -> RunPaths:
     """The artifact paths of the run ``params`` describes."""
-    return RunPaths(params.run_dir)
+    return RunPaths(params.run_dir, GAN_MODEL_FOLDER if params.loss == GAN_LOSS else MODEL_FOLDER)
+
+
+def generator_params(params: Params) -> Params:
+    """``loss: gan``: the parameters of its generator's training, the same run with ``loss: gan_from``."""
+    return dataclasses.replace(params, loss=params.gan_from)
+
+
+def training_epochs(params: Params) -> int:
+    """Epochs of the run's training step: ``gan_epochs`` for ``loss: gan``, else ``epochs``."""
+    return params.gan_epochs if params.loss == GAN_LOSS else params.epochs
 
 
 def require(path: Path, notebook: str) -> Path:
@@ -257,6 +273,11 @@ def load_run_encoder(params: Params):
     return encoder
 
 
+#: The model folder of a ``loss: gan`` run; its generator is trained in the usual ``model/``.
+GAN_MODEL_FOLDER = "model-gan"
+MODEL_FOLDER = "model"
+
+
 #: Images per encoder pass when extracting features: large batches use the CPU or GPU best.
 ENCODER_BATCH_SIZE = 32
 #: The splits whose features are cached for training.
@@ -343,6 +364,8 @@ def _training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
     Epochs and patience may change between sessions: more epochs continue the backup.
     """
     paths = run_paths(params)
+    if params.loss == GAN_LOSS:
+        return _gan_steps(params)
     settings = {
         "features": _upstream_key(_features_step(params), NOTEBOOKS["features"]),
         "image_size": params.image_size,
@@ -356,6 +379,26 @@ def _training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
     backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
     finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
     return backup, steps.Step(paths.model_dir / "step.json", finished)
+
+
+def _gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
+    """``loss: gan``: keyed on the finished generator (so on its features and settings) and the GAN's."""
+    from colorlib import gan
+
+    settings = {
+        "generator": _upstream_key(_training_steps(generator_params(params))[1], NOTEBOOKS["model"]),
+        "loss": GAN_LOSS,
+        "batch_size": params.batch_size,
+        "learning_rate": params.learning_rate,
+        "seed": params.seed,
+        "strategy": params.strategy,
+        "l1_weight": gan.L1_WEIGHT,
+        "discriminator": list(gan.DISCRIMINATOR_FILTERS),
+    }
+    model_dir = run_paths(params).model_dir
+    backup = steps.Step(model_dir / "backup.step.json", steps.key("gan_backup", **settings))
+    finished = steps.key("gan_training", **settings, epochs=params.gan_epochs, patience=params.patience)
+    return backup, steps.Step(model_dir / "step.json", finished)
 
 
 def training_datasets(params: Params) -> tuple:
@@ -378,6 +421,8 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
     """
     from colorlib import training
 
+    if params.loss == GAN_LOSS:
+        pretrained_generator(params)
     backup, _ = _training_steps(params)
     model_dir = run_paths(params).model_dir
     if fresh or not backup.done():
@@ -386,9 +431,9 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
         training.clear(model_dir)
         run_paths(params).colorizer.unlink(missing_ok=True)
         backup.finish({})
-    finished = training.finished_epochs(model_dir)
-    if 0 < finished < params.epochs:
-        print(f"Resuming from the backup after epoch {finished} of {params.epochs}.")
+    finished, epochs = training.finished_epochs(model_dir), training_epochs(params)
+    if 0 < finished < epochs:
+        print(f"Resuming from the backup after epoch {finished} of {epochs}.")
     return training.callbacks(model_dir, params.patience)
 
 
@@ -428,8 +473,13 @@ def new_decoder(params: Params):
     statistics of the run's cached training features (so extract them first).
     ``loss: classification``: the decoder gives ab-bin logits at S/4 and the loss is the
     rebalanced cross-entropy with the run's :func:`class_weights`; ``huber``/``mse``: ab.
+    ``loss: gan``: a :class:`colorlib.gan.GANTrainer` (fit it for ``gan_epochs``) around the
+    trained generator of :func:`pretrained_generator` and a new PatchGAN discriminator.
     """
     from colorlib import colorclasses, distribute, models, unet
+
+    if params.loss == GAN_LOSS:
+        return _new_gan(params)
 
     if params.decoder == "unet":
         train, _ = training_datasets(params)
@@ -447,13 +497,43 @@ def new_decoder(params: Params):
         return models.compile_model(decoder, params.learning_rate, params.loss, weights)
 
 
+def pretrained_generator(params: Params):
+    """``loss: gan``: the U-Net decoder trained with ``loss: gan_from`` in ``model/``.
+
+    It is the usual training step of the same run with ``loss: gan_from`` (:func:`train_run`
+    of :func:`generator_params`): trained for ``epochs`` when it is not there, read back otherwise.
+    """
+    from colorlib import models
+
+    generator = generator_params(params)
+    train_run(generator, verbose=2)
+    return models.split_colorizer(load_run_model(generator))[1]
+
+
+def _new_gan(params: Params):
+    """The GAN trainer of a ``loss: gan`` run: generator from ``model/``, a new discriminator."""
+    import keras
+
+    from colorlib import distribute, gan, models
+
+    keras.utils.set_random_seed(params.seed)
+    generator = generator_params(params)
+    pretrained_generator(params)
+    with distribute.scope(params.strategy):
+        decoder = models.split_colorizer(load_run_model(generator))[1]
+        discriminator = gan.build_discriminator(params.image_size)
+        return gan.GANTrainer(decoder, discriminator, params.learning_rate)
+
+
 def save_trained(params: Params, decoder):
     """After ``fit``: save encoder + decoder as ``model/colorizer.keras`` and record the step.
 
     Returns the :class:`colorlib.training.TrainResult` of the run (all sessions' history).
     """
-    from colorlib import models, training
+    from colorlib import gan, models, training
 
+    if isinstance(decoder, gan.GANTrainer):
+        decoder = decoder.decoder
     paths = run_paths(params)
     _, step = _training_steps(params)
     history = training.read_history(paths.history_csv)
@@ -467,7 +547,7 @@ def save_trained(params: Params, decoder):
         model=decoder,
         history=history,
         epochs_completed=completed,
-        stopped_early=completed < params.epochs,
+        stopped_early=completed < training_epochs(params),
         out_dir=paths.model_dir,
     )
 
@@ -477,21 +557,23 @@ def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
 
     Resumes from the backup in ``model/`` unless ``fresh``; when the training settings
     changed since that backup, it says so and starts over. A finished training with the
-    same key is not done again. Returns a :class:`colorlib.training.TrainResult`.
+    same key is not done again. ``loss: gan``: the generator is trained (or read back) in
+    ``model/`` with ``loss: gan_from`` first, then fine-tuned adversarially for ``gan_epochs``
+    in ``model-gan/``, which holds the run's colorizer. Returns a :class:`colorlib.training.TrainResult`.
     """
+    callbacks = training_callbacks(params, fresh=fresh)  # loss: gan: trains the generator first
     _, step = _training_steps(params)
-    callbacks = training_callbacks(params, fresh=fresh)
     if step.done() and run_paths(params).colorizer.is_file():
         from colorlib import models
 
         decoder = models.split_colorizer(load_run_model(params))[1]
         return save_trained(params, decoder)
-    train, validation = training_datasets(params)
     decoder = new_decoder(params)
+    train, validation = training_datasets(params)
     decoder.fit(
         train,
         validation_data=validation,
-        epochs=params.epochs,
+        epochs=training_epochs(params),
         callbacks=callbacks,
         verbose=verbose,
     )

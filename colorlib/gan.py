@@ -1,0 +1,176 @@
+"""``loss: gan``: a short adversarial fine-tuning of a trained generator (pix2pix, DeOldify's NoGAN).
+
+The generator is the U-Net decoder of a finished ``mse``, ``huber`` or ``classification``
+training of the same run (``gan_from``); a PatchGAN discriminator conditioned on L judges
+``(L, ab)`` pairs, and a few epochs (``gan_epochs``) train both in turn:
+
+- the discriminator: binary cross-entropy, real pairs ``(L, true ab)`` against fake ones
+  ``(L, generated ab)``, on every logit of its grid;
+- the generator: ``L1_WEIGHT`` × the L1 distance to the true ab (pix2pix's λ = 100) plus the
+  adversarial term, the cross-entropy of its pairs judged real.
+
+Shapes for an ``S × S`` training image::
+
+    L      (B, S, S, 1)  float32 in [0, 1]     (the "l" input of the U-Net's cached batches)
+    ab     (B, S, S, 2)  float32 in [-1, 1]
+    discriminator({"l": L, "ab": ab}) -> logits (B, S/8, S/8, 1), one per overlapping patch
+
+:class:`GANTrainer` owns the generator, the discriminator and both optimizers, so the usual
+``fit`` with :func:`colorlib.training.callbacks` backs all of them up after every epoch and
+resumes after a kill. Its ``train_step`` uses ``tf.GradientTape``: Keras 3 has no
+backend-neutral way to take two sets of gradients in one step, so the GAN needs the
+TensorFlow backend (the default) and says so on the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import layers, ops
+
+from colorlib import colorclasses, models, unet
+
+#: The generator's L1 term is weighed this much against the adversarial one (pix2pix, Isola et al. 2017).
+L1_WEIGHT = 100.0
+#: Adam's beta_1 for both networks: 0.5, as pix2pix and DCGAN, steadier than 0.9 for adversarial training.
+GAN_BETA_1 = 0.5
+#: Widths of the discriminator's stride-2 convolutions: 3 of them, so one logit per 8×8 patch grid cell.
+DISCRIMINATOR_FILTERS = (64, 128, 256)
+#: Kernel size of the discriminator's convolutions (pix2pix's PatchGAN).
+DISCRIMINATOR_KERNEL = 4
+#: Negative slope of the discriminator's LeakyReLU.
+LEAKY_SLOPE = 0.2
+#: The input name of ab in the discriminator (L is :data:`colorlib.unet.L_INPUT`, "l").
+AB_INPUT = "ab"
+
+
+def build_discriminator(image_size: int, filters: Sequence[int] = DISCRIMINATOR_FILTERS) -> keras.Model:
+    """The PatchGAN discriminator: ``{"l": (S, S, 1) in [0, 1], "ab": (S, S, 2) in [-1, 1]}`` -> logits.
+
+    L is moved to [-1, 1] like ab and the two are concatenated; each of ``filters`` is a
+    4×4 stride-2 convolution (batch norm after the first) with LeakyReLU 0.2, and a last
+    4×4 convolution gives one real/fake logit per patch: ``(S / 2**len(filters), ..., 1)``.
+    """
+    if image_size % (2 ** len(filters)):
+        raise ValueError(
+            f"image_size {image_size} must be a multiple of {2 ** len(filters)} for the PatchGAN."
+        )
+    l_input = keras.Input((image_size, image_size, 1), name=unet.L_INPUT)
+    ab_input = keras.Input((image_size, image_size, 2), name=AB_INPUT)
+    l_centred = layers.Rescaling(2.0, offset=-1.0, name="l_centred")(l_input)
+    x = layers.Concatenate(name="l_ab")([l_centred, ab_input])
+    for stage, width in enumerate(filters, start=1):
+        x = layers.Conv2D(
+            width, DISCRIMINATOR_KERNEL, strides=2, padding="same", use_bias=stage == 1, name=f"d{stage}_conv"
+        )(x)
+        if stage > 1:
+            x = layers.BatchNormalization(name=f"d{stage}_norm")(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE, name=f"d{stage}_act")(x)
+    logits = layers.Conv2D(1, DISCRIMINATOR_KERNEL, padding="same", name="patch_logits")(x)
+    return keras.Model({unet.L_INPUT: l_input, AB_INPUT: ab_input}, logits, name="discriminator")
+
+
+def generator_ab(decoder: keras.Model, image_size: int) -> keras.Model:
+    """The decoder's inputs -> ab ``(S, S, 2)`` in [-1, 1], sharing the decoder's layers.
+
+    An ab decoder is returned as it is; a classifier (ab-bin logits at S/4) is followed by the
+    annealed mean and the upsampling of :func:`colorlib.colorclasses.decode`, as in the colorizer.
+    """
+    if not models.is_classifier(decoder):
+        return decoder
+    return keras.Model(decoder.input, colorclasses.decode(decoder.output, image_size), name="generator_ab")
+
+
+def _require_tensorflow() -> None:
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"loss=gan trains with TensorFlow's GradientTape, but the Keras backend is "
+            f"{keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow (the default)."
+        )
+
+
+class GANTrainer(keras.Model):
+    """Trains a U-Net ``decoder`` against a PatchGAN ``discriminator`` with ``fit``.
+
+    Batches are the U-Net's cached ones, ``(inputs dict with "l", ab)``. The logs are
+    ``loss`` (the generator's: ``l1_weight`` × L1 + adversarial), ``l1``, ``adversarial``
+    and ``d_loss`` (the discriminator's, real and fake averaged); the validation ones are the
+    same with ``val_``, computed without updating anything. ``save_weights`` holds both
+    networks and both optimizers (Adam, ``learning_rate``, beta_1 :data:`GAN_BETA_1`).
+    """
+
+    def __init__(
+        self,
+        decoder: keras.Model,
+        discriminator: keras.Model,
+        learning_rate: float,
+        l1_weight: float = L1_WEIGHT,
+        **kwargs,
+    ) -> None:
+        _require_tensorflow()
+        if not unet.is_unet(decoder):
+            raise ValueError(
+                "loss=gan needs a U-Net decoder (decoder=unet): the discriminator is conditioned on L, "
+                "which only the U-Net's cached batches hold."
+            )
+        super().__init__(name="gan_trainer", **kwargs)
+        self.decoder = decoder
+        self.discriminator = discriminator
+        self.generator = generator_ab(decoder, int(decoder.input[unet.L_INPUT].shape[1]))
+        self.l1_weight = float(l1_weight)
+        self.d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=GAN_BETA_1, name="d_adam")
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in ("loss", "l1", "adversarial", "d_loss")
+        }
+        self.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=GAN_BETA_1, name="g_adam"))
+        # Built now, so that a backup restores into them before the first step.
+        self.optimizer.build(self.decoder.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.built = True
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.trackers.values())
+
+    def call(self, inputs, training: bool = False):
+        """The generator's ab ``(B, S, S, 2)`` for the decoder's ``inputs``."""
+        return self.generator(inputs, training=training)
+
+    def _step_losses(self, inputs, ab, training: bool):
+        """``(generator loss, L1, adversarial, discriminator loss)``, scalars, for one batch."""
+        fake = self.generator(inputs, training=training)
+        l_norm = inputs[unet.L_INPUT]
+        real_logits = self.discriminator({unet.L_INPUT: l_norm, AB_INPUT: ab}, training=training)
+        fake_logits = self.discriminator({unet.L_INPUT: l_norm, AB_INPUT: fake}, training=training)
+        bce = keras.losses.binary_crossentropy
+        d_loss = 0.5 * (
+            ops.mean(bce(ops.ones_like(real_logits), real_logits, from_logits=True))
+            + ops.mean(bce(ops.zeros_like(fake_logits), fake_logits, from_logits=True))
+        )
+        adversarial = ops.mean(bce(ops.ones_like(fake_logits), fake_logits, from_logits=True))
+        l1 = ops.mean(ops.abs(ops.subtract(ops.cast(ab, fake.dtype), fake)))
+        return self.l1_weight * l1 + adversarial, l1, adversarial, d_loss
+
+    def _log(self, *values) -> dict[str, keras.KerasTensor]:
+        for tracker, value in zip(self.trackers.values(), values, strict=True):
+            tracker.update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        inputs, ab = data[0], data[1]
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            g_loss, l1, adversarial, d_loss = self._step_losses(inputs, ab, training=True)
+        g_variables = self.decoder.trainable_variables
+        d_variables = self.discriminator.trainable_variables
+        self.optimizer.apply(g_tape.gradient(g_loss, g_variables), g_variables)
+        self.d_optimizer.apply(d_tape.gradient(d_loss, d_variables), d_variables)
+        return self._log(g_loss, l1, adversarial, d_loss)
+
+    def test_step(self, data):
+        return self._log(*self._step_losses(data[0], data[1], training=False))
+
+
+__all__ = ["L1_WEIGHT", "GANTrainer", "build_discriminator", "generator_ab"]

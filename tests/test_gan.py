@@ -1,0 +1,189 @@
+"""loss: gan: the PatchGAN, the adversarial step, its backup and resume, and the refusals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorlib import colorclasses, gan, training, unet
+from colorlib.params import Params
+
+SIZE = 64
+#: Small feature widths, so the U-Net of these tests is tiny.
+CHANNELS = {"bottleneck": 8, "stride16": 8, "stride8": 4, "stride4": 4}
+FILTERS = (16, 8, 8, 8, 4)
+
+
+def tiny_batches(count: int = 8, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``count`` U-Net input dicts (random features, L) and ab targets that follow L."""
+    rng = np.random.default_rng(seed)
+    inputs = {
+        name: rng.normal(size=(count, SIZE // unet.STRIDES[name], SIZE // unet.STRIDES[name], width)).astype(
+            "float32"
+        )
+        for name, width in CHANNELS.items()
+    }
+    inputs[unet.L_INPUT] = rng.uniform(size=(count, SIZE, SIZE, 1)).astype("float32")
+    ab = np.concatenate([inputs["l"] - 0.5, 0.5 - inputs["l"]], axis=-1).astype("float32")
+    return inputs, ab
+
+
+def tiny_trainer(seed: int = 0, classes: int | None = None) -> gan.GANTrainer:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    decoder = unet.build_unet(SIZE, CHANNELS, None, filters=FILTERS, classes=classes)
+    return gan.GANTrainer(decoder, gan.build_discriminator(SIZE, (8, 16, 16)), learning_rate=1e-3)
+
+
+def test_the_discriminator_gives_a_grid_of_patch_logits() -> None:
+    discriminator = gan.build_discriminator(SIZE)
+    inputs, ab = tiny_batches(2)
+    logits = discriminator({"l": inputs["l"], "ab": ab})
+    assert tuple(logits.shape) == (2, SIZE // 8, SIZE // 8, 1)
+
+
+@pytest.mark.parametrize("classifier", [False, True])
+def test_the_gan_step_changes_the_generator_and_the_discriminator(classifier: bool) -> None:
+    trainer = tiny_trainer(classes=colorclasses.bin_count() if classifier else None)
+    before_g = [np.array(weight) for weight in trainer.decoder.trainable_weights]
+    before_d = [np.array(weight) for weight in trainer.discriminator.trainable_weights]
+    inputs, ab = tiny_batches()
+    history = trainer.fit(inputs, ab, validation_data=(inputs, ab), batch_size=4, epochs=1, verbose=0)
+    assert {"loss", "l1", "adversarial", "d_loss", "val_loss", "val_l1"} <= set(history.history)
+    changed = lambda model, before: any(  # noqa: E731
+        not np.allclose(np.array(weight), old)
+        for weight, old in zip(model.trainable_weights, before, strict=True)
+    )
+    assert changed(trainer.decoder, before_g) and changed(trainer.discriminator, before_d)
+    assert tuple(trainer(inputs).shape) == (8, SIZE, SIZE, 2)
+
+
+def test_a_backup_holds_both_networks_and_both_optimizers(tmp_path: Path) -> None:
+    inputs, ab = tiny_batches()
+    trainer = tiny_trainer()
+    trainer.fit(inputs, ab, batch_size=4, epochs=1, verbose=0)
+    trainer.save_weights(tmp_path / "gan.weights.h5")
+    restored = tiny_trainer(seed=1)
+    restored.load_weights(tmp_path / "gan.weights.h5")
+    for mine, theirs in (
+        (trainer.decoder, restored.decoder),
+        (trainer.discriminator, restored.discriminator),
+    ):
+        for a, b in zip(mine.weights, theirs.weights, strict=True):
+            np.testing.assert_array_equal(np.array(a), np.array(b))
+    for mine, theirs in (
+        (trainer.optimizer, restored.optimizer),
+        (trainer.d_optimizer, restored.d_optimizer),
+    ):
+        assert int(np.array(theirs.iterations)) == 2
+        for a, b in zip(mine.variables, theirs.variables, strict=True):
+            np.testing.assert_array_equal(np.array(a), np.array(b))
+
+
+def test_refusals_say_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match="loss=gan needs decoder=unet"):
+        Params(loss="gan")
+    with pytest.raises(ValueError, match="gan_from='gan' is not known"):
+        Params(loss="gan", decoder="unet", gan_from="gan")
+    with pytest.raises(ValueError, match="gan_epochs"):
+        Params(loss="gan", decoder="unet", gan_epochs=0)
+    from colorlib import models
+
+    with pytest.raises(ValueError, match="not a Keras loss"):
+        models.training_loss("gan")
+
+    seed_decoder = models.build_decoder(SIZE, channels=8)
+    with pytest.raises(ValueError, match="U-Net"):
+        gan.GANTrainer(seed_decoder, gan.build_discriminator(SIZE), learning_rate=1e-3)
+
+
+GAN_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import keras
+    sys.path.insert(0, sys.argv[3])
+    from test_gan import tiny_batches, tiny_trainer
+    from colorlib import training
+
+    class Slow(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            time.sleep(0.1)
+
+    out, epochs = sys.argv[1], int(sys.argv[2])
+    inputs, ab = tiny_batches()
+    trainer = tiny_trainer()
+    original_fit = trainer.fit
+    trainer.fit = lambda *a, **k: original_fit(*a, **{**k, "callbacks": [*k["callbacks"], Slow()]})
+    result = training.train(trainer, (inputs, ab), (inputs, ab), out, epochs=epochs, batch_size=4, verbose=0)
+    print("initial_epoch", result.initial_epoch, "completed", result.epochs_completed)
+    print("d_iterations", int(trainer.d_optimizer.iterations.numpy()))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) -> None:
+    script = tmp_path / "train_gan.py"
+    script.write_text(GAN_SCRIPT)
+    out, epochs = tmp_path / "run", 12
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, str(script), str(out), str(epochs), str(Path(__file__).parent)]
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and training.finished_epochs(out) < 2:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = training.finished_epochs(out)
+    assert 2 <= killed_at < epochs
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert f"initial_epoch {killed_at} completed {epochs}" in finished.stdout
+    # Two batches an epoch: the discriminator's optimizer resumed its count too.
+    assert f"d_iterations {2 * epochs}" in finished.stdout
+    history = training.read_history(out / "history.csv")
+    assert history["epoch"] == [float(epoch) for epoch in range(epochs)]
+    assert {"d_loss", "val_l1"} <= set(history)
+
+
+@pytest.mark.slow
+def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_path: Path) -> None:
+    from test_workflow import colour_photos, run_params
+
+    from colorlib import models, workflow
+
+    photos = colour_photos(tmp_path / "photos", 10, seed=3)
+    params = run_params(
+        tmp_path,
+        photos[0].parent,
+        "gan",
+        encoder="efficientnet_lite0",
+        decoder="unet",
+        loss="gan",
+        gan_epochs=1,
+    )
+    workflow.prepare_dataset(params, progress=False)
+    workflow.extract_run_features(params, workflow.build_run_encoder(params), progress=False)
+    result = workflow.train_run(params, verbose=0)
+    paths, generator_paths = workflow.run_paths(params), workflow.run_paths(workflow.generator_params(params))
+    assert paths.model_dir.name == "model-gan" and generator_paths.colorizer.is_file()
+    assert result.epochs_completed == 1 and "d_loss" in result.history
+    tuned = models.split_colorizer(workflow.load_run_model(params))[1]
+    pretrained = models.split_colorizer(workflow.load_run_model(workflow.generator_params(params)))[1]
+    assert any(
+        not np.allclose(np.array(a), np.array(b))
+        for a, b in zip(tuned.weights, pretrained.weights, strict=True)
+    )
+    again = workflow.train_run(params, verbose=0)  # finished: read back, nothing trained
+    assert again.epochs_completed == 1
+    outputs = workflow.colorize_run(params, progress=False)
+    assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
