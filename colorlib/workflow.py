@@ -525,15 +525,22 @@ def _new_gan(params: Params):
         return gan.GANTrainer(decoder, discriminator, params.learning_rate)
 
 
+def generator(decoder):
+    """The decoder that colours (L features -> ab): ``decoder`` itself, or the one a GAN trains."""
+    from colorlib import gan
+
+    return decoder.decoder if isinstance(decoder, gan.GANTrainer) else decoder
+
+
 def save_trained(params: Params, decoder):
     """After ``fit``: save encoder + decoder as ``model/colorizer.keras`` and record the step.
 
+    ``decoder`` may be the GAN trainer of a ``loss: gan`` run: its generator is saved.
     Returns the :class:`colorlib.training.TrainResult` of the run (all sessions' history).
     """
-    from colorlib import gan, models, training
+    from colorlib import models, training
 
-    if isinstance(decoder, gan.GANTrainer):
-        decoder = decoder.decoder
+    decoder = generator(decoder)
     paths = run_paths(params)
     _, step = _training_steps(params)
     history = training.read_history(paths.history_csv)
