@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import color
-from test_training import SIZE, texture_dataset, train_and_score
+from test_training import SIZE, train_and_score
+from test_unet import unet_texture_task
 from test_workflow import colour_photos, run_params
 
 from colorlib import cli, colorclasses, models, training, unet, workflow
@@ -170,33 +171,12 @@ def test_saved_classifier_round_trips_and_temperature_changes_the_colours(tmp_pa
 @pytest.mark.slow
 def test_short_classification_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) -> None:
     """The texture -> colour test of test_training and test_unet, with colour classes instead of MSE."""
-    keras.utils.set_random_seed(SEED)
-    encoder = models.build_encoder(None, SIZE)
-    multiscale = models.multiscale_encoder(encoder)
-    _, train_l, train_ab = texture_dataset(96, seed=1)
-    _, val_l, val_ab = texture_dataset(16, seed=2)
-    test_rgb, test_l, _ = texture_dataset(16, seed=3)
-
-    def inputs(l_norm: np.ndarray) -> dict[str, np.ndarray]:
-        return unet.decoder_inputs(multiscale.predict(l_norm, batch_size=32, verbose=0), l_norm)
-
-    train_inputs, val_inputs = inputs(train_l), inputs(val_l)
-    stats = {
-        name: (train_inputs[name].mean(axis=(0, 1, 2)), train_inputs[name].var(axis=(0, 1, 2)))
-        for name in unet.FEATURE_INPUTS
-    }
-    decoder = unet.build_unet(SIZE, unet.feature_channels(multiscale), stats, classes=BIN_COUNT)
-    weights = colorclasses.training_weights([train_ab])
+    task = unet_texture_task(SIZE)
+    decoder = unet.build_unet(SIZE, task["channels"], task["stats"], classes=BIN_COUNT)
+    weights = colorclasses.training_weights([task["train"][1]])
     decoder = models.compile_model(decoder, 2e-3, "classification", weights)
     result, model_psnr, gray_psnr = train_and_score(
-        decoder,
-        encoder,
-        (train_inputs, train_ab),
-        (val_inputs, val_ab),
-        test_rgb,
-        test_l,
-        tmp_path,
-        epochs=16,
+        decoder, task["encoder"], task["train"], task["validation"], *task["test"], tmp_path, epochs=16
     )
     print(f"held-out PSNR: classification {model_psnr:.2f} dB, gray baseline {gray_psnr:.2f} dB")
     assert model_psnr > gray_psnr + 3.0

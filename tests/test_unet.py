@@ -97,11 +97,14 @@ def test_cached_skip_features_match_a_fresh_encoder_pass(tmp_path: Path) -> None
     assert featurestore.merge_stores([cache], merged) == 0  # the damaged shard is not copied
 
 
-@pytest.mark.slow
-def test_short_unet_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) -> None:
-    """The texture -> colour test of test_training.py, with the U-Net and standardized skips."""
+def unet_texture_task(size: int = SIZE) -> dict:
+    """The texture -> colour task of test_training.py, prepared for a U-Net (random encoder).
+
+    ``{"encoder", "channels", "stats", "train", "validation", "test"}``: the skips'
+    channels and standardization statistics, ``(inputs, ab)`` pairs, ``(rgb, l)`` test photos.
+    """
     keras.utils.set_random_seed(SEED)
-    encoder = models.build_encoder(None, SIZE)
+    encoder = models.build_encoder(None, size)
     multiscale = models.multiscale_encoder(encoder)
     _, train_l, train_ab = texture_dataset(96, seed=1)
     _, val_l, val_ab = texture_dataset(16, seed=2)
@@ -115,11 +118,24 @@ def test_short_unet_training_from_random_encoder_beats_gray_baseline(tmp_path: P
         name: (train_inputs[name].mean(axis=(0, 1, 2)), train_inputs[name].var(axis=(0, 1, 2)))
         for name in unet.FEATURE_INPUTS
     }
-    decoder = unet.build_unet(SIZE, unet.feature_channels(multiscale), stats)
+    return {
+        "encoder": encoder,
+        "channels": unet.feature_channels(multiscale),
+        "stats": stats,
+        "train": (train_inputs, train_ab),
+        "validation": (val_inputs, val_ab),
+        "test": (test_rgb, test_l),
+    }
+
+
+@pytest.mark.slow
+def test_short_unet_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) -> None:
+    """The texture -> colour test of test_training.py, with the U-Net and standardized skips."""
+    task = unet_texture_task()
+    decoder = unet.build_unet(SIZE, task["channels"], task["stats"])
     decoder = models.compile_model(decoder, learning_rate=2e-3)
-    train, validation = (train_inputs, train_ab), (val_inputs, val_ab)
     result, model_psnr, gray_psnr = train_and_score(
-        decoder, encoder, train, validation, test_rgb, test_l, tmp_path, epochs=16
+        decoder, task["encoder"], task["train"], task["validation"], *task["test"], tmp_path, epochs=16
     )
     print(f"held-out PSNR: U-Net {model_psnr:.2f} dB, gray baseline {gray_psnr:.2f} dB")
     assert model_psnr > gray_psnr + 3.0
