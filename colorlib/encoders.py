@@ -15,7 +15,6 @@ and 32: (64, 64, 24), (32, 32, 40), (16, 16, 112) and (8, 8, 320).
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 from colorlib import efficientnet
@@ -115,14 +114,6 @@ class GrayToLite0Input(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 3)
-
-
-def gray_lite0_input(l_norm: np.ndarray) -> np.ndarray:
-    """NumPy version of :class:`GrayToLite0Input`: ``(..., H, W, 1)`` in [0, 1] -> ``(..., H, W, 3)``."""
-    l_norm = np.asarray(l_norm, dtype=np.float32)
-    if l_norm.shape[-1:] != (1,):
-        raise ValueError(f"Expected L with one channel last, (..., H, W, 1); got shape {l_norm.shape}.")
-    return keras.ops.convert_to_numpy(GrayToLite0Input()(l_norm))
 
 
 def build_lite0_encoder(

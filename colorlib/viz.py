@@ -100,24 +100,6 @@ def _aspect(image: np.ndarray) -> float:
     return image.shape[0] / image.shape[1]
 
 
-def side_by_side(
-    gray_rgb: np.ndarray,
-    colorized_rgb: np.ndarray,
-    original_rgb: np.ndarray | None = None,
-    title: str | None = None,
-) -> Figure:
-    """One photo: grayscale input | colorized | original (when known). 2 or 3 axes."""
-    panels = [(gray_rgb, "grayscale input"), (colorized_rgb, "colorized")]
-    if original_rgb is not None:
-        panels.append((original_rgb, "original"))
-    fig, axes = _grid(1, len(panels), aspect=_aspect(np.asarray(colorized_rgb)))
-    for ax, (image, label) in zip(axes[0], panels, strict=True):
-        _show(ax, image, label)
-    if title:
-        fig.suptitle(title)
-    return _finish(fig)
-
-
 def first_rows(rows: Sequence, titles: Sequence[str] | None, max_rows: int, caller: str) -> list:
     """The first ``max_rows`` of the ``(gray, colorized, original)`` rows of a grid, the arguments checked.
 

@@ -230,7 +230,7 @@ def test_unknown_classifier_name_lists_the_known_ones() -> None:
 def test_gray_layer_gives_the_srgb_gray_of_l_scaled_for_lite0() -> None:
     l_norm = np.linspace(0.0, 1.0, 101, dtype=np.float32).reshape(1, 1, 101, 1)
     expected = (lab.gray_rgb_from_l(l_norm) * 255.0 - efficientnet.INPUT_CENTER) / efficientnet.INPUT_SCALE
-    actual = encoders.gray_lite0_input(l_norm)
+    actual = keras.ops.convert_to_numpy(encoders.GrayToLite0Input()(l_norm))
     assert actual.shape == (1, 1, 101, 3)
     np.testing.assert_allclose(actual, expected, atol=1e-3)
     np.testing.assert_allclose(actual[..., 0, :], -127 / 128, atol=1e-6)

@@ -46,17 +46,6 @@ def assert_saves_png(fig: Figure, folder: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == [path.name], "temporary file left behind"
 
 
-def test_side_by_side_has_two_or_three_panels_without_ticks(rgb, tmp_path):
-    gray = rgb.mean(axis=-1).astype(np.uint8)
-    fig = viz.side_by_side(gray, rgb, rgb, title="astronaut")
-    assert isinstance(fig, Figure) and len(fig.axes) == 3
-    assert [ax.get_title() for ax in fig.axes] == ["grayscale input", "colorized", "original"]
-    assert all(not ax.get_xticks().size and not ax.get_yticks().size for ax in fig.axes)
-    assert fig.get_suptitle() == "astronaut"
-    assert len(viz.side_by_side(gray, rgb / 255.0).axes) == 2
-    assert_saves_png(fig, tmp_path)
-
-
 def test_comparison_grid_rows_columns_and_limit(rgb, tmp_path):
     rows = [(rgb, rgb, rgb), (rgb, rgb, None), (rgb, rgb, rgb)]
     fig = viz.comparison_grid(rows, titles=["a", "b", "c"])
