@@ -190,7 +190,9 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
         from colorlib import colorclasses
 
         colorclasses.set_temperature(model, args.temperature)
-    report = colorize.colorize_files(model, scan, args.out, batch_size=args.batch_size)
+    report = colorize.colorize_files(
+        model, scan, args.out, batch_size=args.batch_size, own_size=args.own_size
+    )
     print(report.summary())
     return 1 if report.failed else 0
 
@@ -390,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="models trained with loss: classification: the annealed mean's temperature (default: the "
         "model's, 0.38; lower gives more saturated colours, 1 the plain mean)",
+    )
+    colorize.add_argument(
+        "--own-size",
+        action="store_true",
+        help="the model sees each photo at its own size rounded to multiples of 32 (at most 1024×1024 "
+        "pixels) instead of the training size: more detail for the U-Net's skips; slower",
     )
     colorize.set_defaults(handler=_cmd_colorize)
 

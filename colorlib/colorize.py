@@ -50,6 +50,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from colorlib import ownsize
 from colorlib.config import (
     AB_SCALE,
     BATCH_SIZE,
@@ -150,7 +151,7 @@ class _Decoded:
     path: Path
     target: Path
     rgb: np.ndarray  # uint8 (H, W, 3), full resolution
-    l_small: np.ndarray  # float32 (S, S, 1) in [0, 1]
+    l_small: np.ndarray  # float32 (S, S, 1) in [0, 1]; (h, w, 1) at the photo's own size
 
 
 def default_model_path() -> Path:
@@ -425,10 +426,15 @@ def colorize_array(model, rgb_uint8: np.ndarray) -> np.ndarray:
     return combine_full_resolution(rgb, ab)
 
 
-def _decode(path: Path, target: Path, size: int) -> _Decoded:
+def _decode(path: Path, target: Path, size: int | None) -> _Decoded:
+    """``size=None``: the model input at the photo's own size (:func:`colorlib.ownsize.own_size`)."""
     image = open_image(path)
     try:
-        l_small = model_input_l(image, size)
+        if size is None:
+            small = ownsize.resize_to(image, *ownsize.own_size(image.height, image.width))
+            l_small = normalize_l(rgb_to_lab(small)[..., :1])
+        else:
+            l_small = model_input_l(image, size)
         rgb = np.asarray(image, dtype=np.uint8)
     finally:
         image.close()
@@ -478,7 +484,7 @@ def _prefetch(
     pool: ThreadPoolExecutor,
     jobs: Sequence[tuple[Path, Path]],
     pixels: Sequence[int],
-    size: int,
+    size: int | None,
     max_items: int,
 ) -> Iterator[tuple[Path, _Decoded | str]]:
     """Decode ``jobs`` ahead on ``pool``, in order; yields ``(input, decoded or reason)``.
@@ -509,6 +515,19 @@ def _prefetch(
         yield pop()
 
 
+def _predict_by_shape(sized: ownsize.SizedColorizers, l_images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """ab for each L image of any size, one model call per distinct size, in input order."""
+    ab: list[np.ndarray | None] = [None] * len(l_images)
+    shapes: dict[tuple[int, ...], list[int]] = {}
+    for index, image in enumerate(l_images):
+        shapes.setdefault(image.shape, []).append(index)
+    for indexes in shapes.values():
+        predictions = sized.predict(np.stack([l_images[i] for i in indexes]))
+        for index, prediction in zip(indexes, predictions, strict=True):
+            ab[index] = prediction
+    return ab  # type: ignore[return-value]
+
+
 def colorize_files(
     model,
     inputs: Sequence[str | Path] | InputScan,
@@ -516,6 +535,7 @@ def colorize_files(
     batch_size: int = BATCH_SIZE,
     progress: bool = True,
     recursive: bool = True,
+    own_size: bool = False,
 ) -> ColorizeReport:
     """Colorize image files and folders of images into ``out_dir``, keeping names and layout.
 
@@ -525,10 +545,14 @@ def colorize_files(
     line: path and reason), listed in ``report.failed`` and skipped. Raises ValueError
     before any work when an output would go into an input folder or replace an input,
     FileNotFoundError for a missing input.
+
+    ``own_size``: the model sees each photo at its own size rounded to multiples of 32
+    (:mod:`colorlib.ownsize`) instead of the training size; photos of one size share a batch.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     size = model_image_size(model)
+    sized = ownsize.SizedColorizers(model) if own_size else None
     out_dir = Path(out_dir).expanduser()
     scan = inputs if isinstance(inputs, InputScan) else scan_inputs(inputs, recursive)
     plan = plan_outputs(scan, out_dir)
@@ -562,7 +586,7 @@ def colorize_files(
     try:
         # Header sizes plan the batches, so no photo is decoded before its batch needs it.
         pixels = [_header_pixels(path) for path, _ in jobs]
-        decoded = _prefetch(readers, jobs, pixels, size, max_items=batch_size)
+        decoded = _prefetch(readers, jobs, pixels, None if own_size else size, max_items=batch_size)
         writing: list[tuple[Path, Future]] = []
         for group in _plan_batches(pixels, batch_size):
             batch = []
@@ -573,7 +597,10 @@ def colorize_files(
                     batch.append(item)
             if not batch:
                 continue
-            ab = predict_ab(model, np.stack([item.l_small for item in batch]), batch_size)
+            if sized is None:
+                ab = list(predict_ab(model, np.stack([item.l_small for item in batch]), batch_size))
+            else:
+                ab = _predict_by_shape(sized, [item.l_small for item in batch])
             collect(writing)  # the previous batch was written while the model ran
             writing = [(item.path, writers.submit(_write, item, ab[i])) for i, item in enumerate(batch)]
             del batch
