@@ -10,6 +10,9 @@ Rows (each a ratio against a reference measured in the same run, with its target
    (<= 3x), and its peak resident memory (<= 2 GB), each in its own process
 5. peak resident memory of training from the cache at 1,000 and 4,000 images (flat:
    the larger within 10%), each in its own process, from synthetic cache entries
+6. the U-Net decoder (``unet_rows.py``): cache bytes per view (<= 1 MB) and a training epoch
+   from the cache vs encoder + U-Net on the fly, for VGG16 (>= 10x) and Lite0 (whichever
+   is faster), and its training memory at 1,000 vs 4,000 cached views (flat)
 
 The encoder has random weights (the ImageNet weights are not available offline):
 speed and memory do not depend on the weight values. Photos come from
@@ -42,6 +45,9 @@ from colorlib import featuredata, features, featurestore, inputs, models
 from colorlib.config import COLOR_CLASS_DIR, SEED, shared_data_dir
 from colorlib.data import list_images
 from colorlib.lab import split_lab
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import unet_rows  # the U-Net rows, beside this file
 
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
@@ -153,6 +159,10 @@ def run_child(kind: str, arguments: dict) -> dict:
         cv2.imwrite(str(Path(arguments["work"]) / "copy.jpg"), bgr)
         model.predict_on_batch(np.zeros((1, size, size, 1), np.float32))
         seconds = time.perf_counter() - start
+    elif kind == "train-memory-unet":
+        start = time.perf_counter()
+        unet_rows.train_unet_from_index(arguments["index"], arguments["batch"])
+        seconds = time.perf_counter() - start
     elif kind == "train-memory":
         index = features.FeatureIndex.load(arguments["index"])
         dataset = featuredata.FeatureDataset(index, arguments["batch"], seed=SEED)
@@ -227,12 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         rgb = np.concatenate([b for _, b in inputs.iter_image_batches(paths, size, batch, progress=False)])
         l_norm = split_lab(rgb)[0]
 
-        print("[1/5] encoder forward and feature extraction ...", flush=True)
+        print("[1/6] encoder forward and feature extraction ...", flush=True)
         bare = bare_forward(encoder, l_norm, batch)
         start = time.perf_counter()
         index = features.extract_features(paths, encoder, work / "cache", batch_size=batch, progress=False)
         extract = time.perf_counter() - start
-        print("[2/5] training epochs from the cache and on the fly ...", flush=True)
+        print("[2/6] training epochs from the cache and on the fly ...", flush=True)
         keras.utils.set_random_seed(SEED)
         decoder = models.compile_model(models.build_decoder(size))
         cached = fit_epoch_time(decoder, featuredata.FeatureDataset(index, batch, seed=SEED))
@@ -264,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-        print("[3/5] colorize a folder vs bare encoder ...", flush=True)
+        print("[3/6] colorize a folder vs bare encoder ...", flush=True)
         model = models.build_colorizer(encoder, decoder)
         model_path = work / "colorizer.keras"
         model.save(model_path)
@@ -321,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
             width, height = settings["large"]
-            print(f"[4/5] a {width * height / 1e6:.0f}-megapixel photo, in child processes ...", flush=True)
+            print(f"[4/6] a {width * height / 1e6:.0f}-megapixel photo, in child processes ...", flush=True)
             photo = large_photo(paths[0], (width, height), work / "large.jpg")
             common = {"model": str(model_path), "photo": str(photo), "work": str(work)}
             big = child("large-colorize", warmup=str(small[0]), **common)
@@ -353,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         low, high = settings["memory"]
-        print(f"[5/5] training memory at {low} and {high} cached images, in child processes ...", flush=True)
+        print(f"[5/6] training memory at {low} and {high} cached images, in child processes ...", flush=True)
         indexes = synthetic_cache(work, size, (low, high))
         small_run = child("train-memory", index=str(indexes[low]), batch=batch)
         large_run = child("train-memory", index=str(indexes[high]), batch=batch)
@@ -370,6 +380,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"one epoch each; synthetic entries in the cache format (the row measures "
                 f"the reader, not the encoder); {high} images as float32 arrays would take "
                 f"{in_memory:.0f} MB",
+            )
+        )
+
+        print("[6/6] the U-Net decoder: cache size, cache vs on the fly, training memory ...", flush=True)
+        rows += unet_rows.encoder_rows(paths, size, batch, work, row, fit_epoch_time)
+        unet_indexes = unet_rows.synthetic_unet_cache(work, size, (low, high))
+        small_unet = child("train-memory-unet", index=str(unet_indexes[low]), batch=batch)
+        large_unet = child("train-memory-unet", index=str(unet_indexes[high]), batch=batch)
+        rows.append(
+            row(
+                f"peak memory training the U-Net from the cache, {high} vs {low} views (MB)",
+                large_unet["peak_mb"],
+                small_unet["peak_mb"],
+                "MB",
+                large_unet["peak_mb"] / small_unet["peak_mb"],
+                1.1,
+                False,
+                "one epoch each; synthetic multiscale entries with Lite0's channels",
             )
         )
 
