@@ -25,6 +25,7 @@ TensorFlow backend (the default) and says so on the others.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import keras
 from keras import layers, ops
@@ -173,4 +174,38 @@ class GANTrainer(keras.Model):
         return self._log(*self._step_losses(data[0], data[1], training=False))
 
 
-__all__ = ["L1_WEIGHT", "GANTrainer", "build_discriminator", "generator_ab"]
+def snapshot_path(folder: Path | str, epoch: int) -> Path:
+    """The generator (decoder) weights after adversarial epoch ``epoch`` (1-based)."""
+    return Path(folder) / f"decoder-epoch-{epoch:02d}.weights.h5"
+
+
+class GeneratorSnapshots(keras.callbacks.Callback):
+    """Saves the generator's (U-Net decoder's) weights after every epoch of a :class:`GANTrainer`.
+
+    The snapshots (``decoder-epoch-NN.weights.h5``, written atomically) let
+    :mod:`colorlib.ganepochs` score the generator epoch by epoch, to see how many adversarial
+    epochs help before artifacts appear. A resumed training rewrites the epochs it redoes.
+    """
+
+    def __init__(self, folder: Path | str) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+
+    def on_epoch_end(self, epoch, logs=None):
+        from colorlib.io import atomic_write
+
+        if not isinstance(self.model, GANTrainer):
+            raise ValueError("GeneratorSnapshots saves the generator of a GANTrainer; fit one with it.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_write(snapshot_path(self.folder, epoch + 1), suffix=".weights.h5") as temporary:
+            self.model.decoder.save_weights(temporary)
+
+
+__all__ = [
+    "L1_WEIGHT",
+    "GANTrainer",
+    "GeneratorSnapshots",
+    "build_discriminator",
+    "generator_ab",
+    "snapshot_path",
+]

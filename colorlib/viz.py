@@ -272,6 +272,27 @@ def plot_history(history: Mapping[str, Sequence[float]] | Path | str) -> Figure:
     return _finish(fig)
 
 
+def gan_epochs_chart(rows: Sequence[Mapping[str, float]]) -> Figure:
+    """A ``loss: gan`` run's generator after each adversarial epoch (rows of
+    :func:`colorlib.ganepochs.epoch_scores`): colorfulness against the originals', PSNR and
+    AuC, one panel each, epoch 0 being the generator before adversarial training. 3 axes."""
+    if not rows:
+        raise ValueError("There are no epoch scores to draw; run colorlib.ganepochs.epoch_scores first.")
+    epochs = [int(row["epoch"]) for row in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+    panels = (("colorfulness", "colorfulness (dashed: originals)"), ("psnr", "PSNR (dB) ↑"), ("auc", "AuC ↑"))
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        ax.plot(epochs, [row[key] for row in rows], marker="o")
+        if key in REFERENCE_KEYS:
+            ax.axhline(float(rows[0][REFERENCE_KEYS[key]]), color="0.4", linestyle="--", linewidth=1)
+        ax.set_xticks(epochs)
+        ax.set_xlabel("adversarial epochs")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    fig.suptitle("The generator after each GAN epoch (validation photos)", fontweight="bold")
+    return _finish(fig)
+
+
 def metrics_bar_chart(
     table: Mapping[str, Mapping[str, float | None]],
     metrics: Sequence[str] | None = ("psnr", "ssim", "auc", "colorfulness"),

@@ -26,6 +26,7 @@ evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +276,8 @@ def load_run_encoder(params: Params):
 
 #: The model folder of a ``loss: gan`` run; its generator is trained in the usual ``model/``.
 GAN_MODEL_FOLDER = "model-gan"
+#: Its generator after each adversarial epoch (:class:`colorlib.gan.GeneratorSnapshots`), in model-gan/.
+GAN_SNAPSHOT_DIR = "epochs"
 MODEL_FOLDER = "model"
 
 
@@ -429,12 +432,18 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
         if training.finished_epochs(model_dir) and not fresh:
             print(f"The training settings changed since the backup in {model_dir}; starting over.")
         training.clear(model_dir)
+        shutil.rmtree(model_dir / GAN_SNAPSHOT_DIR, ignore_errors=True)  # loss: gan's epoch snapshots
         run_paths(params).colorizer.unlink(missing_ok=True)
         backup.finish({})
     finished, epochs = training.finished_epochs(model_dir), training_epochs(params)
     if 0 < finished < epochs:
         print(f"Resuming from the backup after epoch {finished} of {epochs}.")
-    return training.callbacks(model_dir, params.patience)
+    chosen = training.callbacks(model_dir, params.patience)
+    if params.loss == GAN_LOSS:
+        from colorlib import gan
+
+        chosen.insert(-1, gan.GeneratorSnapshots(model_dir / GAN_SNAPSHOT_DIR))  # the backup stays last
+    return chosen
 
 
 def _class_weights_step(params: Params) -> steps.Step:

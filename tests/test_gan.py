@@ -159,7 +159,7 @@ def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) 
 def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_path: Path) -> None:
     from test_workflow import colour_photos, run_params
 
-    from colorlib import models, workflow
+    from colorlib import colorize, ganepochs, metrics, models, workflow
 
     photos = colour_photos(tmp_path / "photos", 10, seed=3)
     params = run_params(
@@ -169,14 +169,14 @@ def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_pat
         encoder="efficientnet_lite0",
         decoder="unet",
         loss="gan",
-        gan_epochs=1,
+        gan_epochs=2,
     )
     workflow.prepare_dataset(params, progress=False)
     workflow.extract_run_features(params, workflow.build_run_encoder(params), progress=False)
     result = workflow.train_run(params, verbose=0)
     paths, generator_paths = workflow.run_paths(params), workflow.run_paths(workflow.generator_params(params))
     assert paths.model_dir.name == "model-gan" and generator_paths.colorizer.is_file()
-    assert result.epochs_completed == 1 and "d_loss" in result.history
+    assert result.epochs_completed == 2 and "d_loss" in result.history
     tuned = models.split_colorizer(workflow.load_run_model(params))[1]
     pretrained = models.split_colorizer(workflow.load_run_model(workflow.generator_params(params)))[1]
     assert any(
@@ -184,6 +184,23 @@ def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_pat
         for a, b in zip(tuned.weights, pretrained.weights, strict=True)
     )
     again = workflow.train_run(params, verbose=0)  # finished: read back, nothing trained
-    assert again.epochs_completed == 1
+    assert again.epochs_completed == 2
     outputs = workflow.colorize_run(params, progress=False)
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
+
+    # The generator after each adversarial epoch, scored on validation photos (epoch 0: before any).
+    assert list(ganepochs.snapshots(params)) == [1, 2]
+    rows = ganepochs.epoch_scores(params, photos=2, progress=False)
+    assert [row["epoch"] for row in rows] == [0, 1, 2]
+    truths = workflow.load_split(params)["validation"][:2]
+    for epoch, model in ((0, workflow.load_run_model(workflow.generator_params(params))), (2, None)):
+        model = model or workflow.load_run_model(params)
+        report = colorize.colorize_files(model, truths, tmp_path / f"check-{epoch}", progress=False)
+        expected = metrics.evaluate(truths, report.written, size=params.image_size, progress=False).summary
+        assert rows[epoch]["psnr"] == pytest.approx(expected["psnr"], abs=1e-6)
+        assert rows[epoch]["colorfulness"] == pytest.approx(expected["colorfulness"], abs=1e-6)
+    assert rows[0]["psnr"] != rows[2]["psnr"]
+    assert ganepochs.epoch_scores(params, photos=2, progress=False) == rows  # read back
+    assert "| 2 |" in ganepochs.epochs_markdown(rows)
+    with pytest.raises(ValueError, match="only a loss: gan run"):
+        ganepochs.epoch_scores(workflow.generator_params(params))

@@ -284,3 +284,19 @@ def test_scored_sliders_load_only_the_photos_shown_and_show_their_scores(rgb, tm
     html = slider.scored_sliders_html(scored, max_count=2)
     assert len(re.findall(r'<figure class="cl-slider"', html)) == 2
     assert "astronaut<br>auc 81.2, psnr 24.1" in html and "The first 2 of 3 photos." in html
+
+
+def test_gan_epochs_chart_draws_each_epoch_with_the_originals_colorfulness():
+    rows = [
+        {"epoch": e, "colorfulness": c, "colorfulness_truth": 41.0, "psnr": p, "auc": a}
+        for e, c, p, a in ((0, 25.0, 22.5, 89.0), (1, 28.0, 22.4, 89.1), (2, 31.0, 22.1, 88.7))
+    ]
+    fig = viz.gan_epochs_chart(rows)
+    axes = fig.axes
+    assert len(axes) == 3
+    np.testing.assert_allclose(axes[0].lines[0].get_ydata(), [25.0, 28.0, 31.0])
+    np.testing.assert_allclose(axes[0].lines[1].get_ydata(), [41.0, 41.0])  # the dashed target
+    np.testing.assert_allclose(axes[1].lines[0].get_ydata(), [22.5, 22.4, 22.1])
+    assert list(axes[2].get_xticks()) == [0, 1, 2]
+    with pytest.raises(ValueError, match="no epoch scores"):
+        viz.gan_epochs_chart([])
