@@ -120,15 +120,29 @@ class GANTrainer(keras.Model):
         self.discriminator = discriminator
         self.generator = generator_ab(decoder, int(decoder.input[unet.L_INPUT].shape[1]))
         self.l1_weight = float(l1_weight)
+        self.learning_rate = float(learning_rate)
         self.d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=GAN_BETA_1, name="d_adam")
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in ("loss", "l1", "adversarial", "d_loss")
         }
-        self.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=GAN_BETA_1, name="g_adam"))
-        # Built now, so that a backup restores into them before the first step.
-        self.optimizer.build(self.decoder.trainable_variables)
+        self.compile()
+        # Built now, so that a backup restores into it before the first step.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.built = True
+
+    def compile(self, optimizer=None, loss=None, **kwargs) -> None:
+        """Set the generator's optimizer (default: Adam at the trainer's learning rate, β₁
+        :data:`GAN_BETA_1`) and build it, so that a backup restores into it. ``loss`` must be
+        None: the trainer computes its own losses (L1 and the adversarial term)."""
+        if loss is not None:
+            raise ValueError(
+                "A GANTrainer computes its own losses (L1 and the adversarial term); compile it with "
+                "loss=None (workflow.run_loss gives None for loss: gan)."
+            )
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=GAN_BETA_1, name="g_adam")
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.decoder.trainable_variables)
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:

@@ -474,36 +474,68 @@ def class_weights(params: Params) -> np.ndarray:
     return weights
 
 
-def new_decoder(params: Params):
-    """The run's decoder, compiled with its loss and optimizer (in the strategy's scope; notebook 03).
+def build_run_decoder(params: Params):
+    """The run's decoder, not compiled yet (notebook 03 compiles it with :func:`run_optimizer`
+    and :func:`run_loss`; build and compile it in :func:`strategy_scope`).
 
     ``decoder: seed``: :func:`colorlib.models.build_decoder`. ``decoder: unet``:
     :func:`colorlib.unet.build_unet`, its inputs standardized with the per-channel
     statistics of the run's cached training features (so extract them first).
-    ``loss: classification``: the decoder gives ab-bin logits at S/4 and the loss is the
-    rebalanced cross-entropy with the run's :func:`class_weights`; ``huber``/``mse``: ab.
+    ``loss: classification``: the decoder gives ab-bin logits at S/4; otherwise ab.
     ``loss: gan``: a :class:`colorlib.gan.GANTrainer` (fit it for ``gan_epochs``) around the
     trained generator of :func:`pretrained_generator` and a new PatchGAN discriminator.
     """
-    from colorlib import colorclasses, distribute, models, unet
+    from colorlib import colorclasses, models, unet
 
     if params.loss == GAN_LOSS:
         return _new_gan(params)
-
+    classes = colorclasses.bin_count() if params.loss == "classification" else None
     if params.decoder == "unet":
         train, _ = training_datasets(params)
         stats = train.channel_stats()
         channels = {name: len(mean) for name, (mean, _) in stats.items()}
-    classes = colorclasses.bin_count() if params.loss == "classification" else None
-    weights = class_weights(params) if classes else None
-    with distribute.scope(params.strategy):
-        if params.decoder == "unet":
-            decoder = unet.build_unet(params.image_size, channels, stats, params.attention, classes=classes)
-        else:
-            decoder = models.build_decoder(
-                params.image_size, channels=models.ENCODERS[params.encoder], classes=classes
-            )
-        return models.compile_model(decoder, params.learning_rate, params.loss, weights)
+        return unet.build_unet(params.image_size, channels, stats, params.attention, classes=classes)
+    return models.build_decoder(params.image_size, channels=models.ENCODERS[params.encoder], classes=classes)
+
+
+def strategy_scope(params: Params):
+    """The scope to build and compile the run's models in: ``params.strategy``'s (nothing for
+    ``default``; ``mirrored`` copies the model onto every GPU)."""
+    from colorlib import distribute
+
+    return distribute.scope(params.strategy)
+
+
+def run_optimizer(params: Params):
+    """Adam at ``learning_rate`` (the original design's 2e-4); β₁ = 0.5 for ``loss: gan`` (pix2pix)."""
+    import keras
+
+    from colorlib import gan
+
+    if params.loss == GAN_LOSS:
+        return keras.optimizers.Adam(learning_rate=params.learning_rate, beta_1=gan.GAN_BETA_1)
+    return keras.optimizers.Adam(learning_rate=params.learning_rate)
+
+
+def run_loss(params: Params):
+    """The Keras loss of the run: ``"mse"``, a Huber loss, or the rebalanced cross-entropy over ab
+    bins with the run's :func:`class_weights`; None for ``loss: gan``, whose trainer computes its
+    own (L1 plus the adversarial term)."""
+    from colorlib import models
+
+    if params.loss == GAN_LOSS:
+        return None
+    weights = class_weights(params) if params.loss == "classification" else None
+    return models.training_loss(params.loss, weights)
+
+
+def new_decoder(params: Params):
+    """:func:`build_run_decoder` compiled with :func:`run_optimizer` and :func:`run_loss`, in the
+    strategy's scope: what notebook 03 does in two lines, for :func:`train_run`."""
+    with strategy_scope(params):
+        decoder = build_run_decoder(params)
+        decoder.compile(optimizer=run_optimizer(params), loss=run_loss(params))
+        return decoder
 
 
 def pretrained_generator(params: Params):

@@ -104,6 +104,22 @@ def test_refusals_say_what_is_wrong() -> None:
     seed_decoder = models.build_decoder(SIZE, channels=8)
     with pytest.raises(ValueError, match="U-Net"):
         gan.GANTrainer(seed_decoder, gan.build_discriminator(SIZE), learning_rate=1e-3)
+    with pytest.raises(ValueError, match="computes its own losses"):
+        tiny_trainer().compile(loss="mse")
+
+
+def test_a_recompiled_trainer_gets_the_new_optimizer_built_and_still_trains() -> None:
+    import keras
+
+    trainer = tiny_trainer()
+    optimizer = keras.optimizers.Adam(5e-4, beta_1=gan.GAN_BETA_1)
+    trainer.compile(optimizer=optimizer, loss=None)  # what notebook 03 does for loss: gan
+    assert trainer.optimizer is optimizer and optimizer.built
+    inputs, ab = tiny_batches()
+    before = [np.array(w) for w in trainer.decoder.weights]
+    trainer.fit(inputs, ab, batch_size=4, epochs=1, verbose=0)
+    assert int(optimizer.iterations.numpy()) == 2
+    assert any(not np.allclose(a, np.array(b)) for a, b in zip(before, trainer.decoder.weights, strict=True))
 
 
 GAN_SCRIPT = textwrap.dedent(

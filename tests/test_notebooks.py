@@ -142,6 +142,17 @@ def test_code_cells_define_nothing_and_keep_imports_apart(name):
         assert len(cell.source.splitlines()) <= 25, f"{name}: cell {cell.id} is long; move code to colorlib"
 
 
+def test_notebook_03_shows_the_decoder_built_compiled_and_fitted():
+    """The lesson stays visible (keras-io's habit): build, compile with the loss, fit with callbacks."""
+    code = "\n".join(cell.source for cell in code_cells(read_notebook("03_training.ipynb")))
+    for call in (
+        "decoder = workflow.build_run_decoder(params)",
+        "decoder.compile(optimizer=workflow.run_optimizer(params), loss=workflow.run_loss(params))",
+        "decoder.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks",
+    ):
+        assert call in code, call
+
+
 @pytest.mark.parametrize(
     ("name", "words"),
     [

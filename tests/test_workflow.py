@@ -161,3 +161,16 @@ def test_a_unet_run_caches_skips_trains_and_colorizes(tmp_path: Path, attention:
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
     seed_params = run_params(tmp_path, photos[0].parent, "unet", encoder="efficientnet_lite0")
     assert workflow._features_step(seed_params).key != workflow._features_step(params).key
+
+
+@pytest.mark.parametrize(("loss", "expected"), [("mse", "mse"), ("huber", "Huber"), ("gan", None)])
+def test_run_optimizer_and_loss_are_what_notebook_03_compiles_with(loss: str, expected) -> None:
+    params = Params(learning_rate=3e-4, loss=loss, decoder="unet")
+    optimizer = workflow.run_optimizer(params)
+    assert float(optimizer.learning_rate) == pytest.approx(3e-4)
+    assert float(optimizer.beta_1) == (0.5 if loss == "gan" else 0.9)
+    chosen = workflow.run_loss(params)
+    if expected == "Huber":
+        assert type(chosen).__name__ == "Huber"
+    else:
+        assert chosen == expected
