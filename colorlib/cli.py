@@ -317,7 +317,10 @@ CHAIN_OPTIONS = {
 }
 #: The options of the commands that write the comparison (variants, compare).
 COMPARE_OPTIONS = {
-    "--out": {"default": "reports/compare", "help": "folder for compare.html (default: reports/compare)"},
+    "--out": {
+        "default": "reports/compare",
+        "help": "folder for compare.html and compare.md, its table in Markdown (default: reports/compare)",
+    },
     "--write-best": {
         "metavar": "FILE",
         "help": "copy the chosen variant's YAML here (e.g. params/best.yaml): the lowest test "

@@ -35,6 +35,8 @@ from colorlib.workflow import RunPaths
 
 #: The file the comparison is written to, inside the output folder.
 COMPARE_FILE = "compare.html"
+#: The same table in Markdown, beside it.
+MARKDOWN_FILE = "compare.md"
 #: A run's scores, in its ``metrics/`` folder (written by notebook 05).
 SUMMARY_FILE = "summary.json"
 #: The metrics of the table, with their titles and whether higher is better (None: no direction).
@@ -383,10 +385,45 @@ def compare_html(comparison: Comparison, today: date | None = None) -> str:
     )
 
 
+def compare_markdown(comparison: Comparison) -> str:
+    """The page's table as Markdown, one table per image set (variants, then the baselines):
+    for a README or a paper. The best value of each ranked column is in bold."""
+    best = best_rows(comparison)
+    titles = [title + {True: " ↑", False: " ↓"}.get(higher, "") for title, higher in COLUMNS.values()]
+    parts = []
+    for set_name in comparison.sets:
+        lines = [
+            f"**{set_name}**",
+            "",
+            "| method | " + " | ".join(titles) + " | time |",
+            "|---|" + "---:|" * (len(COLUMNS) + 1),
+        ]
+        rows = [
+            (v.name, v.tables.get(set_name, {}).get("model", {}), _time_text(v)) for v in comparison.variants
+        ]
+        rows += [
+            (f"{label} (baseline)", comparison.baselines.get(set_name, {})[label], "")
+            for label in BASELINES
+            if label in comparison.baselines.get(set_name, {})
+        ]
+        for name, values, time_text in rows:
+            cells = []
+            for key in COLUMNS:
+                value = values.get(key)
+                text = "–" if value is None else f"{value:.3f}" if key == "ssim" else f"{value:.2f}"
+                cells.append(f"**{text}**" if name in best.get((set_name, key), set()) else text)
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {time_text} |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
 def write_compare(comparison: Comparison, out_dir: Path | str) -> Path:
-    """Write ``compare.html`` into ``out_dir`` (made if missing); its path."""
+    """Write ``compare.html`` and its table as ``compare.md`` into ``out_dir`` (made if missing);
+    the path of ``compare.html``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_write(out_dir / COMPARE_FILE) as temporary:
         temporary.write_text(compare_html(comparison))
+    with atomic_write(out_dir / MARKDOWN_FILE) as temporary:
+        temporary.write_text(compare_markdown(comparison))
     return out_dir / COMPARE_FILE

@@ -103,6 +103,30 @@ def test_table_has_every_variant_and_the_baselines_and_marks_the_best(three_runs
     assert "2 epochs" in page
 
 
+def test_markdown_table_has_a_row_per_variant_and_baseline_with_the_best_in_bold(
+    three_runs: list[Path], tmp_path: Path
+) -> None:
+    comparison = compare.build_comparison([compare.load_variant(path) for path in three_runs])
+    text = compare.compare_markdown(comparison)
+    test_part, kodak_part = text.split("**kodak24**")
+    rows = [
+        line for line in test_part.splitlines() if line.startswith("| ") and not line.startswith("| method")
+    ]
+    assert [row.split(" | ")[0][2:] for row in rows] == [
+        "a",
+        "b",
+        "c",
+        "gray (baseline)",
+        "mean ab (baseline)",
+    ]
+    assert "| **23.00** |" in rows[0]  # a's test PSNR, the best
+    assert "**5.00**" in rows[2]  # c's |Δ colorfulness|, the best
+    assert "| c | 20.00 |" in text and "kodak24" not in test_part
+    assert kodak_part.count("\n| ") >= 4
+    compare.write_compare(comparison, tmp_path / "out")
+    assert (tmp_path / "out" / compare.MARKDOWN_FILE).read_text() == text
+
+
 def test_grid_embeds_every_variants_photos_and_nothing_is_fetched(
     three_runs: list[Path], tmp_path: Path
 ) -> None:
