@@ -20,7 +20,11 @@ Modules, one concern each:
 - :mod:`colorlib.featuredata` streaming cached features to training
 - :mod:`colorlib.steps`      "already done, skip it": step records keyed on their inputs
 - :mod:`colorlib.training`   Keras callbacks: BackupAndRestore, CSV log, early stopping
-- :mod:`colorlib.colorize`   colorizing photos at their full resolution
+- :mod:`colorlib.colorize`   colorizing files and folders of photos (``colorlib colorize``)
+- :mod:`colorlib.fullres`    the full-resolution trick: ab predicted small, the photo's own L kept
+- :mod:`colorlib.photofiles` which photos a colorize run reads and where each output goes
+- :mod:`colorlib.ownsize`    predicting at each photo's own size (``--own-size``)
+- :mod:`colorlib.ganepochs`  a GAN run's generator scored after each adversarial epoch
 - :mod:`colorlib.metrics`    PSNR, SSIM, colorfulness, AuC of the ab error
 - :mod:`colorlib.viz`        figures
 - :mod:`colorlib.gallery`    the photos the figures show

@@ -180,10 +180,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _cmd_colorize(args: argparse.Namespace) -> int:
-    from colorlib import colorize
+    from colorlib import colorize, photofiles
 
-    scan = colorize.scan_inputs(args.inputs, recursive=args.recursive)
-    colorize.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
+    scan = photofiles.scan_inputs(args.inputs, recursive=args.recursive)
+    photofiles.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
     _import_tensorflow_quietly()
     model = colorize.load_colorizer(args.model if args.model else colorize.default_model_path())
     if args.temperature is not None:
@@ -216,9 +216,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    from colorlib import baselines, colorize
+    from colorlib import baselines, photofiles
 
-    inputs = colorize.collect_inputs(args.inputs)
+    inputs = photofiles.collect_inputs(args.inputs)
     mean_ab = None
     if args.method == "mean-ab":
         if not args.train:

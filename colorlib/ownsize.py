@@ -92,7 +92,7 @@ def colorizer_at_size(model, height: int, width: int):
     """
     import keras
 
-    from colorlib.colorize import model_image_size
+    from colorlib.fullres import model_image_size
 
     size = model_image_size(model)
     for name, value in (("height", height), ("width", width)):

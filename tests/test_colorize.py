@@ -12,7 +12,7 @@ import skimage.data
 from PIL import Image
 from skimage import color
 
-from colorlib import cli, colorize, models
+from colorlib import cli, colorize, fullres, models, photofiles
 from colorlib.config import AB_SCALE, GRAY_CLASS_DIR, IMAGE_EXTENSIONS, PIXEL_MAX
 from colorlib.data import load_rgb
 
@@ -57,7 +57,7 @@ def sha256(path: Path) -> str:
 @pytest.mark.parametrize("shape", [(64, 64), (45, 100), (131, 37)])
 def test_colorize_array_keeps_size_lightness_and_applies_predicted_ab(constant_colorizer, shape):
     source = photo(*shape)
-    result = colorize.colorize_array(constant_colorizer, source)
+    result = fullres.colorize_array(constant_colorizer, source)
     assert result.shape == (*shape, 3) and result.dtype == np.uint8
     assert_lightness_kept(source, result)
     ab = lab_of(result)[..., 1:]
@@ -69,7 +69,7 @@ def test_colorize_array_keeps_size_lightness_and_applies_predicted_ab(constant_c
 
 def test_large_non_square_photo_keeps_its_size_and_lightness(constant_colorizer):
     source = photo(1500, 2000)
-    result = colorize.colorize_array(constant_colorizer, source)
+    result = fullres.colorize_array(constant_colorizer, source)
     assert result.shape == (1500, 2000, 3)
     assert_lightness_kept(source, result)
 
@@ -78,21 +78,21 @@ def test_strips_give_the_same_photo_as_one_piece_and_as_cv2_resize():
     rng = np.random.default_rng(0)
     source = photo(301, 203)
     ab = rng.uniform(-0.3, 0.3, (64, 64, 2)).astype(np.float32)
-    in_strips = colorize.combine_full_resolution(source, ab, strip_pixels=203 * 7)
-    whole = colorize.combine_full_resolution(source, ab, strip_pixels=10**9)
+    in_strips = fullres.combine_full_resolution(source, ab, strip_pixels=203 * 7)
+    whole = fullres.combine_full_resolution(source, ab, strip_pixels=10**9)
     assert np.abs(in_strips.astype(int) - whole).max() <= 1
     lab = cv2.cvtColor(source.astype(np.float32) / np.float32(PIXEL_MAX), cv2.COLOR_RGB2Lab)
     lab[..., 1:] = cv2.resize(ab * np.float32(AB_SCALE), (203, 301), interpolation=cv2.INTER_LINEAR)
     reference = np.rint(np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1) * PIXEL_MAX)
     assert np.abs(in_strips.astype(int) - reference).max() <= 1
-    bgr = colorize.combine_full_resolution(source, ab, bgr=True)
+    bgr = fullres.combine_full_resolution(source, ab, bgr=True)
     assert np.array_equal(bgr[..., ::-1], whole)
 
 
 def test_gray_photos_are_colorized_from_their_lightness(constant_colorizer):
     gray = cv2.cvtColor(photo(60, 80), cv2.COLOR_RGB2GRAY)
-    from_2d = colorize.colorize_array(constant_colorizer, gray)
-    from_rgb = colorize.colorize_array(constant_colorizer, np.repeat(gray[..., None], 3, axis=-1))
+    from_2d = fullres.colorize_array(constant_colorizer, gray)
+    from_rgb = fullres.colorize_array(constant_colorizer, np.repeat(gray[..., None], 3, axis=-1))
     assert from_2d.shape == (60, 80, 3)
     assert np.array_equal(from_2d, from_rgb)
     assert np.abs(lab_of(from_2d)[..., 1:]).mean() > 5  # it is no longer gray
@@ -100,18 +100,18 @@ def test_gray_photos_are_colorized_from_their_lightness(constant_colorizer):
 
 def test_colorize_array_refuses_float_images(small_colorizer):
     with pytest.raises(ValueError, match="uint8"):
-        colorize.colorize_array(small_colorizer, np.zeros((8, 8, 3), np.float32))
+        fullres.colorize_array(small_colorizer, np.zeros((8, 8, 3), np.float32))
 
 
 def test_predict_ab_batches_give_the_same_answer_in_range(small_colorizer):
     l_norm = np.random.default_rng(1).random((5, 64, 64, 1), dtype=np.float32)
-    together = colorize.predict_ab(small_colorizer, l_norm)
-    in_twos = colorize.predict_ab(small_colorizer, l_norm, batch_size=2)
+    together = fullres.predict_ab(small_colorizer, l_norm)
+    in_twos = fullres.predict_ab(small_colorizer, l_norm, batch_size=2)
     assert together.shape == (5, 64, 64, 2) and together.dtype == np.float32
     assert np.abs(together).max() <= 1.0
     np.testing.assert_allclose(in_twos, together, atol=1e-4)
     with pytest.raises(ValueError, match=r"\(N, 64, 64, 1\)"):
-        colorize.predict_ab(small_colorizer, l_norm[..., :48, :, :])
+        fullres.predict_ab(small_colorizer, l_norm[..., :48, :, :])
 
 
 def test_scan_inputs_searches_sub_folders_and_lists_what_it_leaves_out(tmp_path):
@@ -130,7 +130,7 @@ def test_scan_inputs_searches_sub_folders_and_lists_what_it_leaves_out(tmp_path)
         (folder / name).write_bytes(b"x")
     single = tmp_path / "single.jpg"
     single.write_bytes(b"x")
-    scan = colorize.scan_inputs([folder, single, folder / "a.jpg"])
+    scan = photofiles.scan_inputs([folder, single, folder / "a.jpg"])
     assert scan.photos == [
         (folder / "1950s" / "c.gif", Path("1950s/c.gif")),
         (folder / "1950s" / "d.TIF", Path("1950s/d.TIF")),
@@ -141,30 +141,30 @@ def test_scan_inputs_searches_sub_folders_and_lists_what_it_leaves_out(tmp_path)
     assert scan.left_out.not_images == [folder / "notes.txt"]
     assert scan.left_out.hidden == [folder / ".hidden.jpg", folder / ".thumbnails"]
     assert scan.left_out.not_searched == []
-    flat = colorize.scan_inputs([folder], recursive=False)
+    flat = photofiles.scan_inputs([folder], recursive=False)
     assert [relative for _, relative in flat.photos] == [Path("a.jpg"), Path("b.png")]
     assert flat.left_out.not_searched == [folder / "1950s"]
-    assert colorize.collect_inputs([folder, single]) == [folder / "a.jpg", folder / "b.png", single]
+    assert photofiles.collect_inputs([folder, single]) == [folder / "a.jpg", folder / "b.png", single]
     with pytest.raises(FileNotFoundError, match=r"missing\.jpg"):
-        colorize.scan_inputs([single, tmp_path / "missing.jpg"])
+        photofiles.scan_inputs([single, tmp_path / "missing.jpg"])
     (tmp_path / "empty" / "sub").mkdir(parents=True)
     (tmp_path / "empty" / "readme.txt").write_text("no photos here")
     left_out = r"1 file was not an image: readme\.txt; 1 sub-folder not searched \(--no-recursive\): sub"
     with pytest.raises(ValueError, match=f"No photos in .*{left_out}"):
-        colorize.scan_inputs([tmp_path / "empty"], recursive=False)
+        photofiles.scan_inputs([tmp_path / "empty"], recursive=False)
 
 
 def test_outputs_keep_common_formats_and_names_and_other_formats_become_png():
-    assert colorize.output_name("1950s/a.JPG") == Path("1950s/a.JPG")
+    assert photofiles.output_name("1950s/a.JPG") == Path("1950s/a.JPG")
     for name in ("a.jpeg", "a.png", "a.tif", "a.tiff", "a.webp", "a.bmp"):
-        assert colorize.output_name(name) == Path(name)
-    assert colorize.output_name(Path("1950s/a.gif")) == Path("1950s/a.png")
-    assert colorize.output_name("scan.tga") == Path("scan.png")
-    assert colorize.output_name("scan.jfif") == Path("scan.png")
+        assert photofiles.output_name(name) == Path(name)
+    assert photofiles.output_name(Path("1950s/a.gif")) == Path("1950s/a.png")
+    assert photofiles.output_name("scan.tga") == Path("scan.png")
+    assert photofiles.output_name("scan.jfif") == Path("scan.png")
 
 
 def test_summary_counts_and_names_what_was_left_out(tmp_path):
-    left_out = colorize.LeftOut(
+    left_out = photofiles.LeftOut(
         not_images=[tmp_path / f"n{index}.txt" for index in range(7)],
         not_searched=[tmp_path / "1950s"],
     )
@@ -258,7 +258,7 @@ def test_outputs_match_one_by_one_colorization_whatever_the_batching(
         )
         assert not report.failed and len(report.written) == len(shapes)
         for path in sorted(folder.iterdir()):
-            alone = colorize.colorize_array(small_colorizer, np.asarray(Image.open(path)))
+            alone = fullres.colorize_array(small_colorizer, np.asarray(Image.open(path)))
             written = np.asarray(Image.open(tmp_path / f"out{batch_size}" / path.name))
             assert np.abs(written.astype(int) - alone).max() <= 1, path.name
     report = colorize.colorize_files(constant_colorizer, [folder], tmp_path / "const", progress=False)
@@ -334,7 +334,7 @@ def test_sub_folders_keep_their_layout_and_gif_becomes_png(small_colorizer, tmp_
     first_frame = np.asarray(frames[0].convert("RGB"))
     with Image.open(tmp_path / "out" / "1950s" / "summer" / "anim.png") as written:
         assert written.format == "PNG" and written.size == (36, 24)
-        alone = colorize.colorize_array(small_colorizer, first_frame)
+        alone = fullres.colorize_array(small_colorizer, first_frame)
         assert np.abs(np.asarray(written).astype(int) - alone).max() <= 1
 
 

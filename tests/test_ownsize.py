@@ -8,7 +8,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from colorlib import cli, colorize, models, ownsize, unet
+from colorlib import cli, fullres, models, ownsize, unet
 from colorlib.encoders import build_lite0_encoder
 
 SMALL = 64
@@ -90,5 +90,5 @@ def test_colorize_own_size_writes_each_photo_at_its_size_and_differs_from_the_tr
         assert own.shape == fixed.shape == np.asarray(Image.open(folder / photo)).shape
         assert np.abs(own.astype(int) - fixed.astype(int)).max() > 0
     sized = ownsize.SizedColorizers(small_colorizer)
-    l_small = colorize.model_input_l(np.asarray(Image.open(folder / "wide.png")), SMALL)
+    l_small = fullres.model_input_l(np.asarray(Image.open(folder / "wide.png")), SMALL)
     np.testing.assert_allclose(sized.predict(l_small[None]), small_colorizer.predict_on_batch(l_small[None]))
