@@ -24,7 +24,12 @@ Modules, one concern each:
 - :mod:`colorlib.fullres`    the full-resolution trick: ab predicted small, the photo's own L kept
 - :mod:`colorlib.photofiles` which photos a colorize run reads and where each output goes
 - :mod:`colorlib.ownsize`    predicting at each photo's own size (``--own-size``)
+- :mod:`colorlib.gan`        loss: gan, a PatchGAN and the adversarial trainer
 - :mod:`colorlib.ganepochs`  a GAN run's generator scored after each adversarial epoch
+- :mod:`colorlib.colorclasses` loss: classification (ab bins, rebalancing, annealed mean)
+- :mod:`colorlib.baselines`  the gray and mean-ab baselines
+- :mod:`colorlib.distribute` tf.distribute strategies
+- :mod:`colorlib.chain`      the papermill chain of notebooks 01-05
 - :mod:`colorlib.metrics`    PSNR, SSIM, colorfulness, AuC of the ab error
 - :mod:`colorlib.viz`        figures
 - :mod:`colorlib.gallery`    the photos the figures show
@@ -32,7 +37,11 @@ Modules, one concern each:
 - :mod:`colorlib.htmlreport` self-contained HTML reports, reader views and the run's index
 - :mod:`colorlib.slider`     before/after sliders for the reports
 - :mod:`colorlib.params`     run parameters, declared once
+- :mod:`colorlib.workflow`   the steps of a run (one module per notebook stage), for notebooks and CLI
+- :mod:`colorlib.compare`    comparing finished runs side by side; choosing params/best.yaml
 - :mod:`colorlib.cli`        the ``colorlib`` command
+- :mod:`colorlib.demo`       the demo dataset
+- :mod:`colorlib.io`         atomic writes and JSON files
 """
 
 __version__ = "0.1.0"

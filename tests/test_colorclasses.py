@@ -18,6 +18,7 @@ from test_workflow import colour_photos, run_params
 from colorlib import cli, colorclasses, models, training, unet, workflow
 from colorlib.config import AB_SCALE, SEED
 from colorlib.params import Params
+from colorlib.workflow import train
 
 #: The bins derived from the sRGB gamut (Zhang et al. count 313 from the ab cells ImageNet's
 #: pixels fall into; here a bin's centre itself must be an sRGB colour for some L).
@@ -202,4 +203,4 @@ def test_a_classification_run_trains_and_colorizes_end_to_end(tmp_path: Path, de
     outputs = workflow.colorize_run(params, progress=False)
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
     mse = run_params(tmp_path, photos[0].parent, decoder, decoder=decoder, encoder=encoder_name)
-    assert workflow._training_steps(mse)[1].key != workflow._training_steps(params)[1].key
+    assert train.training_steps(mse)[1].key != train.training_steps(params)[1].key

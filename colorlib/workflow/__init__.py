@@ -1,0 +1,103 @@
+"""The steps of a run, shared by the ``colorlib`` command and notebooks 01-05.
+
+One module per stage, and this package gathers what the notebooks and the command call, so a
+cell reads ``workflow.prepare_dataset(params)``: :mod:`.runs` (the run folder and what every
+step shares), :mod:`.prepare` (01), :mod:`.encode` (02), :mod:`.train` (03) and
+:mod:`.evaluate` (04, 05).
+
+Each step reads the artifacts of the one before from the run folder
+(``params.run_dir``) and writes its own atomically. Every step skips work the same
+way (:mod:`colorlib.steps`): its record holds a key, the hash of everything it depends
+on, and a step whose record has the current key is not done again. A change to any input
+redoes exactly the steps downstream of it: a new seed gives a new split, so new
+features, a new model, new outputs and a new mean-ab baseline; an edited photo gives
+new features (only that photo is re-encoded) and a new model, but the same split.
+
+=====================  ===========================================  ==========
+step                   writes (the step record first)               notebook
+=====================  ===========================================  ==========
+prepare_dataset        dataset.json, split.json                     01
+build_run_encoder      encoder.json, encoder.weights.h5             02
+extract_run_features   features/step.json, indexes into the cache   02
+class_weights          model/class_weights.json (loss: classif.)    03
+train_run              model/step.json, backup/, colorizer.keras    03
+                       (loss: gan: model-gan/, after the generator
+                       of loss gan_from in model/)
+colorize_run           outputs/<set>/step.json, the photos          04
+evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
+=====================  ===========================================  ==========
+"""
+
+from colorlib.workflow.encode import (
+    ENCODER_BATCH_SIZE,
+    FEATURE_SPLITS,
+    build_run_encoder,
+    extract_run_features,
+    load_run_encoder,
+    training_datasets,
+)
+from colorlib.workflow.evaluate import RunEvaluation, colorize_run, evaluate_run, training_mean_ab
+from colorlib.workflow.prepare import PreparedDataset, dataset_root, load_split, prepare_dataset
+from colorlib.workflow.runs import (
+    GAN_MODEL_FOLDER,
+    GAN_SNAPSHOT_DIR,
+    MODEL_FOLDER,
+    NOTEBOOKS,
+    RunPaths,
+    generator_params,
+    require,
+    run_paths,
+    training_epochs,
+)
+from colorlib.workflow.train import (
+    build_run_decoder,
+    class_weights,
+    generator,
+    load_run_model,
+    new_decoder,
+    pretrained_generator,
+    run_loss,
+    run_optimizer,
+    save_trained,
+    strategy_scope,
+    train_run,
+    training_callbacks,
+)
+
+__all__ = [
+    "ENCODER_BATCH_SIZE",
+    "FEATURE_SPLITS",
+    "GAN_MODEL_FOLDER",
+    "GAN_SNAPSHOT_DIR",
+    "MODEL_FOLDER",
+    "NOTEBOOKS",
+    "PreparedDataset",
+    "RunEvaluation",
+    "RunPaths",
+    "build_run_decoder",
+    "build_run_encoder",
+    "class_weights",
+    "colorize_run",
+    "dataset_root",
+    "evaluate_run",
+    "extract_run_features",
+    "generator",
+    "generator_params",
+    "load_run_encoder",
+    "load_run_model",
+    "load_split",
+    "new_decoder",
+    "prepare_dataset",
+    "pretrained_generator",
+    "require",
+    "run_loss",
+    "run_optimizer",
+    "run_paths",
+    "save_trained",
+    "strategy_scope",
+    "train_run",
+    "training_callbacks",
+    "training_datasets",
+    "training_epochs",
+    "training_mean_ab",
+]

@@ -1,0 +1,118 @@
+"""Notebook 01: find the photos, check every one, and split them (``dataset.json``, ``split.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from colorlib import data, steps
+from colorlib.io import read_json, write_json
+from colorlib.params import Params
+from colorlib.workflow.runs import NOTEBOOKS, require, run_paths
+
+
+@dataclass
+class PreparedDataset:
+    """The outcome of notebook 01: the dataset, its split and what was left out."""
+
+    dataset: data.Dataset
+    split: dict[str, list[str]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    grayscale_in_color: list[str] = field(default_factory=list)
+
+    def summary(self, show: int = 5) -> str:
+        """A few lines with the counts, naming up to ``show`` grayscale photos left out of training."""
+        sizes = ", ".join(f"{name} {len(files)}" for name, files in self.split.items())
+        lines = [
+            self.dataset.describe(),
+            f"split: {sizes}",
+            f"left out: {len(self.skipped)} unreadable files, "
+            f"{len(self.grayscale_in_color)} grayscale photos found among the colour ones",
+        ]
+        lines += [f"  grayscale, not used for training: {path}" for path in self.grayscale_in_color[:show]]
+        if len(self.grayscale_in_color) > show:
+            lines.append(f"  ... and {len(self.grayscale_in_color) - show} more, listed in dataset.json")
+        return "\n".join(lines)
+
+
+def dataset_root(params: Params) -> Path:
+    """The dataset folder of a run: ``params.dataset``, or the demo dataset (built on first use)."""
+    if params.dataset is None:
+        from colorlib import demo
+
+        return demo.build_demo_dataset(params.data_path / "demo")
+    return params.resolve(params.dataset)
+
+
+def _split_step(params: Params, root: Path, names: list[str]) -> steps.Step:
+    """The split depends on the file names and the split settings, not on the pixels."""
+    key = steps.key(
+        "dataset",
+        root=str(root),
+        files=names,
+        limit=params.limit,
+        seed=params.seed,
+        validation_fraction=params.validation_fraction,
+        test_fraction=params.test_fraction,
+    )
+    return steps.Step(run_paths(params).dataset_json, key)
+
+
+def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
+    """Find the photos, check every one, and split the readable colour photos.
+
+    Unreadable files and grayscale photos among the colour ones are reported and left
+    out of training. Writes ``dataset.json`` (the step record) and ``split.json``; when
+    they exist for the same file names and split settings, they are read back instead.
+    """
+    from colorlib import inputs
+
+    paths = run_paths(params)
+    root = dataset_root(params)
+    dataset = data.find_dataset(root)
+    step = _split_step(params, root, [str(path) for path in [*dataset.color_files, *dataset.gray_files]])
+    recorded = step.result()
+    if recorded is not None and paths.split_json.is_file():
+        return PreparedDataset(
+            dataset=dataset,
+            split=read_json(paths.split_json),
+            skipped=[tuple(item) for item in recorded["skipped"]],
+            grayscale_in_color=recorded["grayscale_in_color"],
+        )
+
+    candidates = dataset.color_files
+    if params.limit is not None and params.limit < len(candidates):
+        chosen = np.random.default_rng(params.seed).choice(len(candidates), params.limit, replace=False)
+        candidates = [candidates[index] for index in sorted(chosen)]
+    colour, report = inputs.scan_images(candidates, progress=progress, desc="Checking colour photos")
+    gray_ok, gray_report = inputs.scan_images(
+        dataset.gray_files, progress=progress, desc="Checking grayscale photos"
+    )
+    if len(colour) < 3:
+        raise ValueError(
+            f"Only {len(colour)} readable colour photos in {root}; a run needs at least 3 "
+            "(train, validation and test)."
+        )
+    split = data.split_files(colour, params.validation_fraction, params.test_fraction, params.seed)
+    # In class 1 every readable photo is colorized, whether or not it carries a tint.
+    split["gray"] = sorted(str(path) for path in [*gray_ok, *map(Path, gray_report.grayscale)])
+    skipped = report.skipped + gray_report.skipped
+    write_json(paths.split_json, split)
+    step.finish(
+        {
+            "layout": dataset.layout,
+            "color_files": len(dataset.color_files),
+            "gray_files": len(dataset.gray_files),
+            "used_color_files": len(candidates),
+            "skipped": skipped,
+            "grayscale_in_color": report.grayscale,
+        }
+    )
+    return PreparedDataset(dataset, split, skipped, report.grayscale)
+
+
+def load_split(params: Params) -> dict[str, list[str]]:
+    """The split written by notebook 01."""
+    return read_json(require(run_paths(params).split_json, NOTEBOOKS["dataset"]))

@@ -1,0 +1,123 @@
+"""Where a run keeps its artifacts, and what every step of it shares.
+
+A run's folder (``params.run_dir``) holds what each notebook wrote (:class:`RunPaths`);
+:func:`require` and :func:`upstream_key` turn a missing artifact into an error that names
+the notebook to run first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from colorlib import steps
+from colorlib.config import GAN_LOSS
+from colorlib.params import Params
+
+NOTEBOOKS = {
+    "dataset": "01_preprocessing",
+    "encoder": "02_feature_extraction",
+    "features": "02_feature_extraction",
+    "model": "03_training",
+    "outputs": "04_colorization",
+}
+
+
+MODEL_FOLDER = "model"
+
+
+#: The model folder of a ``loss: gan`` run; its generator is trained in the usual ``model/``.
+GAN_MODEL_FOLDER = "model-gan"
+
+
+#: Its generator after each adversarial epoch (:class:`colorlib.gan.GeneratorSnapshots`), in model-gan/.
+GAN_SNAPSHOT_DIR = "epochs"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run keeps its artifacts."""
+
+    run_dir: Path
+    #: ``model``, or ``model-gan`` for ``loss: gan`` (its generator stays in ``model``).
+    model_folder: str = "model"
+
+    @property
+    def dataset_json(self) -> Path:
+        return self.run_dir / "dataset.json"
+
+    @property
+    def split_json(self) -> Path:
+        return self.run_dir / "split.json"
+
+    @property
+    def encoder_weights(self) -> Path:
+        return self.run_dir / "encoder.weights.h5"
+
+    @property
+    def encoder_json(self) -> Path:
+        return self.run_dir / "encoder.json"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.run_dir / "features"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.run_dir / self.model_folder
+
+    @property
+    def colorizer(self) -> Path:
+        return self.model_dir / "colorizer.keras"
+
+    @property
+    def class_weights(self) -> Path:
+        return self.model_dir / "class_weights.json"
+
+    @property
+    def history_csv(self) -> Path:
+        return self.model_dir / "history.csv"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.run_dir / "outputs"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.run_dir / "metrics"
+
+
+def run_paths(params: Params) -> RunPaths:
+    """The artifact paths of the run ``params`` describes."""
+    return RunPaths(params.run_dir, GAN_MODEL_FOLDER if params.loss == GAN_LOSS else MODEL_FOLDER)
+
+
+def generator_params(params: Params) -> Params:
+    """``loss: gan``: the parameters of its generator's training, the same run with ``loss: gan_from``."""
+    return dataclasses.replace(params, loss=params.gan_from)
+
+
+def training_epochs(params: Params) -> int:
+    """Epochs of the run's training step: ``gan_epochs`` for ``loss: gan``, else ``epochs``."""
+    return params.gan_epochs if params.loss == GAN_LOSS else params.epochs
+
+
+def require(path: Path, notebook: str) -> Path:
+    """``path`` if it exists; otherwise a FileNotFoundError naming the notebook to run first."""
+    if not Path(path).exists():
+        raise FileNotFoundError(
+            f"{path} is missing: run notebooks/{notebook}.ipynb first (or the whole chain with "
+            "`make pipeline`), with the same parameters."
+        )
+    return Path(path)
+
+
+def upstream_key(step: steps.Step, notebook: str) -> str:
+    """The key of a finished step, or a FileNotFoundError naming the notebook that makes it."""
+    if not step.done():
+        raise FileNotFoundError(
+            f"{step.record} is missing or out of date: run notebooks/{notebook}.ipynb first (or "
+            "the whole chain with `make pipeline`), with the same parameters."
+        )
+    return step.key
