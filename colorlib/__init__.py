@@ -31,7 +31,8 @@ Modules, one concern each:
 - :mod:`colorlib.distribute` tf.distribute strategies
 - :mod:`colorlib.chain`      the papermill chain of notebooks 01-05
 - :mod:`colorlib.metrics`    PSNR, SSIM, colorfulness, AuC of the ab error
-- :mod:`colorlib.viz`        figures
+- :mod:`colorlib.viz`        figures: photos, LAB channels, feature maps, training history
+- :mod:`colorlib.charts`     charts of the metrics against the gray baseline
 - :mod:`colorlib.gallery`    the photos the figures show
 - :mod:`colorlib.summaries`  the short texts notebooks print
 - :mod:`colorlib.htmlreport` self-contained HTML reports, reader views and the run's index

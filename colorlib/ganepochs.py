@@ -121,13 +121,13 @@ def show(params: Params, photos: int = SCORED_PHOTOS) -> None:
     any other run, one sentence saying there are no adversarial epochs."""
     from IPython.display import Markdown, display
 
-    from colorlib import viz
+    from colorlib import charts
 
     if params.loss != GAN_LOSS:
         print(f"This run trains no GAN (loss: {params.loss}), so there are no adversarial epochs to compare.")
         return
     rows = epoch_scores(params, photos)
-    display(Markdown(epochs_markdown(rows)), viz.gan_epochs_chart(rows))
+    display(Markdown(epochs_markdown(rows)), charts.gan_epochs_chart(rows))
 
 
 __all__ = ["SCORED_PHOTOS", "epoch_scores", "epochs_markdown", "show", "snapshots"]

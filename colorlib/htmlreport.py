@@ -375,7 +375,7 @@ def _photos_cells(params: Params, timings: Mapping) -> list:
 
 def _metrics_cells(params: Params, timings: Mapping) -> list:
     """Notebook 05's headline numbers and the difference chart, or a line saying why there are none."""
-    from colorlib import summaries, viz, workflow
+    from colorlib import charts, summaries, viz, workflow
     from colorlib.io import read_json
 
     cells = [v4.new_markdown_cell("## Headline numbers")]
@@ -391,25 +391,25 @@ def _metrics_cells(params: Params, timings: Mapping) -> list:
         return [*cells, v4.new_markdown_cell(f"No metrics: `{summary_file}` could not be read ({error}).")]
     cells.append(v4.new_markdown_cell(summaries.metrics_markdown(tables)))
     cells.append(v4.new_markdown_cell(summaries.summary_markdown(tables)))
-    charts = [
+    chart_cells = [
         _output_cell(
             {
-                "image/png": viz.png_base64(viz.metrics_delta_chart(table, title=set_name)),
+                "image/png": viz.png_base64(charts.metrics_delta_chart(table, title=set_name)),
                 "text/plain": set_name,
             }
         )
         for set_name, table in tables.items()
-        if viz.BASELINE_METHOD in table and len(table) > 1
+        if charts.BASELINE_METHOD in table and len(table) > 1
     ]
-    if charts:
+    if chart_cells:
         cells.append(
             v4.new_markdown_cell(
-                f"Each method's difference from the **{viz.BASELINE_METHOD}** baseline (the black-and-white "
-                "input itself), per metric: above zero the method is ahead of it. Notebook 05 explains "
+                f"Each method's difference from the **{charts.BASELINE_METHOD}** baseline (the black-and-"
+                "white input itself), per metric: above zero the method is ahead of it. Notebook 05 explains "
                 "the metrics and shows each photo."
             )
         )
-    return [*cells, *charts]
+    return [*cells, *chart_cells]
 
 
 def _reports_markdown(report_dir: Path, notebooks: Sequence[str], timings: Mapping) -> str:

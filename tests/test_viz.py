@@ -13,7 +13,7 @@ import skimage.data
 from matplotlib.figure import Figure
 from PIL import Image
 
-from colorlib import viz
+from colorlib import charts, viz
 from colorlib.augment import view_params
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -121,14 +121,14 @@ def test_metrics_bar_chart_has_a_panel_per_metric_and_a_bar_per_method(tmp_path)
         "gray": {"n": 10, "psnr": 23.0, "ssim": 0.93, "auc": 85.0, "colorfulness": 0.0},
         "mean ab": {"n": 10, "psnr": 22.5, "ssim": 0.90, "auc": None, "colorfulness": 5.0},
     }
-    fig = viz.metrics_bar_chart(table)
+    fig = charts.metrics_bar_chart(table)
     assert len(fig.axes) == 4
     psnr_bars = fig.axes[0].patches
     assert [bar.get_height() for bar in psnr_bars] == [24.1, 23.0, 22.5]
     assert [label.get_text() for label in fig.axes[0].get_xticklabels()] == list(table)
-    assert len(viz.metrics_bar_chart(table, metrics=["ssim"]).axes) == 1
+    assert len(charts.metrics_bar_chart(table, metrics=["ssim"]).axes) == 1
     with pytest.raises(ValueError, match="None of the requested metrics"):
-        viz.metrics_bar_chart(table, metrics=["nope"])
+        charts.metrics_bar_chart(table, metrics=["nope"])
     assert_saves_png(fig, tmp_path)
 
 
@@ -177,7 +177,7 @@ def per_image_rows(offset: float) -> list[dict]:
 
 def test_delta_chart_draws_each_method_minus_gray_with_a_dot_per_photo(tmp_path):
     per_image = {"model": per_image_rows(0.4), "gray": per_image_rows(0.0), "mean ab": per_image_rows(-0.2)}
-    fig = viz.metrics_delta_chart(CLOSE_TABLE, per_image=per_image)
+    fig = charts.metrics_delta_chart(CLOSE_TABLE, per_image=per_image)
     assert len(fig.axes) == 4
     psnr, ssim, auc, colorfulness = fig.axes
     np.testing.assert_allclose([bar.get_height() for bar in psnr.patches], [0.4, -0.2], atol=1e-9)
@@ -188,17 +188,17 @@ def test_delta_chart_draws_each_method_minus_gray_with_a_dot_per_photo(tmp_path)
     assert np.isnan(auc.patches[1].get_height())  # no AuC for mean ab: no bar
     originals = [line.get_ydata()[0] for line in colorfulness.get_lines() if line.get_linestyle() == "--"]
     assert originals == [40.0]
-    colours = viz.method_colours(list(CLOSE_TABLE))
+    colours = charts.method_colours(list(CLOSE_TABLE))
     assert psnr.patches[0].get_facecolor() == colours["model"]
     assert psnr.patches[1].get_facecolor() == colours["mean ab"]
     with pytest.raises(ValueError, match="no 'nope' row"):
-        viz.metrics_delta_chart(CLOSE_TABLE, baseline="nope")
+        charts.metrics_delta_chart(CLOSE_TABLE, baseline="nope")
     assert_saves_png(fig, tmp_path)
 
 
 def test_scatter_has_a_point_per_photo_and_method(tmp_path):
     per_image = {"model": per_image_rows(0.4), "gray": per_image_rows(0.0)}
-    fig = viz.metrics_scatter(per_image)
+    fig = charts.metrics_scatter(per_image)
     (ax,) = fig.axes
     assert [len(points.get_offsets()) for points in ax.collections] == [2, 2]
     assert ax.get_xlabel() == "Colorfulness" and "PSNR" in ax.get_ylabel()
@@ -208,14 +208,14 @@ def test_scatter_has_a_point_per_photo_and_method(tmp_path):
         "originals (mean)",
     ]
     with pytest.raises(ValueError, match="at least one method"):
-        viz.metrics_scatter({})
+        charts.metrics_scatter({})
     assert_saves_png(fig, tmp_path)
 
 
 def test_png_base64_is_a_png():
     import base64
 
-    fig = viz.metrics_scatter({"model": per_image_rows(0.0)})
+    fig = charts.metrics_scatter({"model": per_image_rows(0.0)})
     assert base64.b64decode(viz.png_base64(fig)).startswith(PNG_SIGNATURE)
 
 
@@ -291,7 +291,7 @@ def test_gan_epochs_chart_draws_each_epoch_with_the_originals_colorfulness():
         {"epoch": e, "colorfulness": c, "colorfulness_truth": 41.0, "psnr": p, "auc": a}
         for e, c, p, a in ((0, 25.0, 22.5, 89.0), (1, 28.0, 22.4, 89.1), (2, 31.0, 22.1, 88.7))
     ]
-    fig = viz.gan_epochs_chart(rows)
+    fig = charts.gan_epochs_chart(rows)
     axes = fig.axes
     assert len(axes) == 3
     np.testing.assert_allclose(axes[0].lines[0].get_ydata(), [25.0, 28.0, 31.0])
@@ -299,4 +299,4 @@ def test_gan_epochs_chart_draws_each_epoch_with_the_originals_colorfulness():
     np.testing.assert_allclose(axes[1].lines[0].get_ydata(), [22.5, 22.4, 22.1])
     assert list(axes[2].get_xticks()) == [0, 1, 2]
     with pytest.raises(ValueError, match="no epoch scores"):
-        viz.gan_epochs_chart([])
+        charts.gan_epochs_chart([])
