@@ -31,7 +31,7 @@ from colorlib.config import project_root
 from colorlib.htmlreport import STATUS_OK, format_seconds
 from colorlib.io import atomic_write, read_json
 from colorlib.params import load_params
-from colorlib.workflow import RunPaths
+from colorlib.workflow import GAN_MODEL_FOLDER, RunPaths
 
 #: The file the comparison is written to, inside the output folder.
 COMPARE_FILE = "compare.html"
@@ -72,6 +72,8 @@ class Variant:
     tables: dict[str, dict[str, dict[str, Any]]]
     seconds: float | None = None
     epochs: int | None = None
+    #: Adversarial epochs of a ``loss: gan`` run (its ``model-gan/`` history), after ``epochs``.
+    gan_epochs: int | None = None
 
 
 @dataclass
@@ -156,9 +158,10 @@ def load_variant(source: Path | str, reports_dir: Path | str = "reports") -> Var
             f"{name} has no {summary}: run its chain first (colorlib pipeline --params <its YAML file>)."
         )
     epochs = _epochs(paths.history_csv)
+    gan_epochs = _epochs(RunPaths(run_dir, GAN_MODEL_FOLDER).history_csv)
     tables = read_json(summary)["result"]["tables"]
     seconds = run_seconds(project_root() / reports_dir, name)  # as the chain resolves it
-    return Variant(name, run_dir, params_file, tables, seconds, epochs)
+    return Variant(name, run_dir, params_file, tables, seconds, epochs, gan_epochs)
 
 
 def _epochs(history_csv: Path) -> int | None:
@@ -349,6 +352,7 @@ in italics, are the same code on the same photos and are not ranked). Colorfulne
 def _time_text(variant: Variant) -> str:
     parts = [format_seconds(variant.seconds)] if variant.seconds is not None else []
     parts += [f"{variant.epochs} epochs"] if variant.epochs else []
+    parts += [f"then {variant.gan_epochs} GAN epochs"] if variant.gan_epochs else []
     return ", ".join(parts) or "unknown"
 
 
@@ -389,7 +393,10 @@ def compare_markdown(comparison: Comparison) -> str:
     """The page's table as Markdown, one table per image set (variants, then the baselines):
     for a README or a paper. The best value of each ranked column is in bold."""
     best = best_rows(comparison)
-    titles = [title + {True: " ↑", False: " ↓"}.get(higher, "") for title, higher in COLUMNS.values()]
+    titles = [
+        (title + {True: " ↑", False: " ↓"}.get(higher, "")).replace("|", "\\|")  # a pipe ends a cell
+        for title, higher in COLUMNS.values()
+    ]
     parts = []
     for set_name in comparison.sets:
         lines = [

@@ -109,6 +109,9 @@ def test_markdown_table_has_a_row_per_variant_and_baseline_with_the_best_in_bold
     comparison = compare.build_comparison([compare.load_variant(path) for path in three_runs])
     text = compare.compare_markdown(comparison)
     test_part, kodak_part = text.split("**kodak24**")
+    table_lines = [line for line in text.splitlines() if line.startswith("|")]
+    cells = {line.replace("\\|", "").count("|") for line in table_lines}
+    assert cells == {len(compare.COLUMNS) + 3}, cells  # name, the metrics, time: no stray pipe
     rows = [
         line for line in test_part.splitlines() if line.startswith("| ") and not line.startswith("| method")
     ]
@@ -125,6 +128,16 @@ def test_markdown_table_has_a_row_per_variant_and_baseline_with_the_best_in_bold
     assert kodak_part.count("\n| ") >= 4
     compare.write_compare(comparison, tmp_path / "out")
     assert (tmp_path / "out" / compare.MARKDOWN_FILE).read_text() == text
+
+
+def test_a_gan_runs_time_counts_its_adversarial_epochs_too(three_runs: list[Path]) -> None:
+    run_dir = three_runs[0].parents[1] / "data" / "runs" / "a"
+    (run_dir / "model-gan").mkdir()
+    (run_dir / "model-gan" / "history.csv").write_text("epoch,loss\n0,1.0\n1,0.9\n2,0.8\n")
+    variants = [compare.load_variant(path) for path in three_runs]
+    assert variants[0].gan_epochs == 3 and variants[1].gan_epochs is None
+    text = compare.compare_markdown(compare.build_comparison(variants))
+    assert "2 epochs, then 3 GAN epochs" in text
 
 
 def test_grid_embeds_every_variants_photos_and_nothing_is_fetched(
