@@ -36,7 +36,6 @@ from colorlib.config import (
 from colorlib.data import ImageLoadError, open_image
 from colorlib.fullres import combine_full_resolution, model_image_size, model_input_l, predict_ab
 from colorlib.io import atomic_write
-from colorlib.lab import normalize_l, rgb_to_lab
 from colorlib.photofiles import InputScan, LeftOut, plan_outputs, scan_inputs
 
 #: Where ``colorlib colorize`` looks for a model when none is given (relative to the project).
@@ -129,11 +128,8 @@ def _decode(path: Path, target: Path, size: int | None) -> _Decoded:
     """``size=None``: the model input at the photo's own size (:func:`colorlib.ownsize.own_size`)."""
     image = open_image(path)
     try:
-        if size is None:
-            small = ownsize.resize_to(image, *ownsize.own_size(image.height, image.width))
-            l_small = normalize_l(rgb_to_lab(small)[..., :1])
-        else:
-            l_small = model_input_l(image, size)
+        shape = ownsize.own_size(image.height, image.width) if size is None else size
+        l_small = model_input_l(image, shape)
         rgb = np.asarray(image, dtype=np.uint8)
     finally:
         image.close()

@@ -349,6 +349,11 @@ in italics, are the same code on the same photos and are not ranked). Colorfulne
 )
 
 
+def _column_titles() -> list[str]:
+    """The titles of :data:`COLUMNS` with the arrow of the better direction."""
+    return [title + {True: " ↑", False: " ↓"}.get(higher, "") for title, higher in COLUMNS.values()]
+
+
 def _time_text(variant: Variant) -> str:
     parts = [format_seconds(variant.seconds)] if variant.seconds is not None else []
     parts += [f"{variant.epochs} epochs"] if variant.epochs else []
@@ -380,7 +385,7 @@ def compare_html(comparison: Comparison, today: date | None = None) -> str:
         sets=comparison.sets,
         counts=counts,
         columns=COLUMNS,
-        titles=[title + {True: " ↑", False: " ↓"}.get(higher, "") for title, higher in COLUMNS.values()],
+        titles=_column_titles(),
         rows=rows,
         best=best_rows(comparison),
         grid=grid_rows(comparison.variants),
@@ -393,10 +398,7 @@ def compare_markdown(comparison: Comparison) -> str:
     """The page's table as Markdown, one table per image set (variants, then the baselines):
     for a README or a paper. The best value of each ranked column is in bold."""
     best = best_rows(comparison)
-    titles = [
-        (title + {True: " ↑", False: " ↓"}.get(higher, "")).replace("|", "\\|")  # a pipe ends a cell
-        for title, higher in COLUMNS.values()
-    ]
+    titles = [title.replace("|", "\\|") for title in _column_titles()]  # a pipe ends a Markdown cell
     parts = []
     for set_name in comparison.sets:
         lines = [

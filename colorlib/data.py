@@ -281,11 +281,13 @@ def load_rgb(path: Path | str) -> np.ndarray:
     return np.asarray(open_image(path), dtype=np.uint8)
 
 
-def resize_rgb(image: Image.Image | np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
-    """Resize to ``size × size`` (aspect not kept, as in the original project): ``float32 [0, 1]``."""
+def resize_rgb(image: Image.Image | np.ndarray, size: int | tuple[int, int] = IMAGE_SIZE) -> np.ndarray:
+    """Resize to ``size × size`` (aspect not kept, as in the original project), or to ``(height,
+    width)`` when ``size`` is a pair: ``float32 (height, width, 3)`` in [0, 1]."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(np.asarray(image, dtype=np.uint8))
-    resized = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    height, width = (size, size) if isinstance(size, int) else size
+    resized = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(resized, dtype=np.float32) / PIXEL_MAX
 
 

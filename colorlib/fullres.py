@@ -38,8 +38,9 @@ def model_image_size(model) -> int:
     return int(shape[1])
 
 
-def model_input_l(image: Image.Image | np.ndarray, size: int) -> np.ndarray:
-    """A photo (Pillow RGB, or uint8 ``(H, W, 3)``) -> the model input L ``(size, size, 1)`` in [0, 1].
+def model_input_l(image: Image.Image | np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """A photo (Pillow RGB, or uint8 ``(H, W, 3)``) -> the model input L ``(size, size, 1)`` in [0, 1]
+    (``(h, w, 1)`` for ``size=(h, w)``).
 
     Resized as in training (:func:`colorlib.data.resize_rgb`), converted with scikit-image.
     """

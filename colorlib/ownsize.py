@@ -18,9 +18,8 @@ import copy
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from colorlib.config import ENCODER_STRIDE, PIXEL_MAX
+from colorlib.config import ENCODER_STRIDE
 
 #: Largest own-size input, in pixels (1024 × 1024); a larger photo is scaled down to fit,
 #: keeping its aspect, so that memory stays bounded (the U-Net's activations grow with it).
@@ -46,15 +45,6 @@ def own_size(height: int, width: int, max_pixels: int = MAX_OWN_PIXELS) -> tuple
         else:
             w -= ENCODER_STRIDE
     return h, w
-
-
-def resize_to(image: Image.Image | np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize to ``height × width`` with the resampling of :func:`colorlib.data.resize_rgb`:
-    ``float32 (height, width, 3)`` in [0, 1]."""
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(np.asarray(image, dtype=np.uint8))
-    resized = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(resized, dtype=np.float32) / PIXEL_MAX
 
 
 def _scaled(length: int | None, factor: float) -> int | None:
