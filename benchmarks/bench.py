@@ -41,10 +41,12 @@ import keras
 import numpy as np
 from PIL import Image
 
-from colorlib import featuredata, features, featurestore, inputs, models
-from colorlib.config import COLOR_CLASS_DIR, SEED, shared_data_dir
-from colorlib.data import list_images
-from colorlib.lab import split_lab
+from colorlib import losses
+from colorlib.archs import colorizer_arch, seed_arch
+from colorlib.color.lab import split_lab
+from colorlib.core.config import COLOR_CLASS_DIR, SEED, shared_data_dir
+from colorlib.data import featuredata, featureindex, features, featurestore, inputs
+from colorlib.data.images import list_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import unet_rows  # the U-Net rows, beside this file
@@ -140,10 +142,10 @@ def child(kind: str, **arguments) -> dict:
 
 def run_child(kind: str, arguments: dict) -> dict:
     """The child side of :func:`child`: measure, print one JSON line."""
-    model = models.load_model(arguments["model"]) if "model" in arguments else None
+    model = colorizer_arch.load_model(arguments["model"]) if "model" in arguments else None
     size = int(model.input_shape[1]) if model is not None else 0
     if kind == "large-colorize":
-        from colorlib.colorize import colorize_files
+        from colorlib.colorize.colorize import colorize_files
 
         work = Path(arguments["work"])
         colorize_files(model, [arguments["warmup"]], work / "warm", progress=False)
@@ -164,9 +166,9 @@ def run_child(kind: str, arguments: dict) -> dict:
         unet_rows.train_unet_from_index(arguments["index"], arguments["batch"])
         seconds = time.perf_counter() - start
     elif kind == "train-memory":
-        index = features.FeatureIndex.load(arguments["index"])
+        index = featureindex.FeatureIndex.load(arguments["index"])
         dataset = featuredata.FeatureDataset(index, arguments["batch"], seed=SEED)
-        decoder = models.compile_model(models.build_decoder(index.image_size))
+        decoder = losses.compile_model(seed_arch.build_decoder(index.image_size))
         start = time.perf_counter()
         decoder.fit(dataset, epochs=1, verbose=0)
         seconds = time.perf_counter() - start
@@ -193,7 +195,7 @@ def synthetic_cache(work: Path, size: int, counts: tuple[int, ...]) -> dict[int,
         ]
     out = {}
     for count in counts:
-        index = features.FeatureIndex(str(store.root), size, "synthetic", 1, SEED, 0.0, entries[:count])
+        index = featureindex.FeatureIndex(str(store.root), size, "synthetic", 1, SEED, 0.0, entries[:count])
         out[count] = index.save(work / f"synthetic-{count}.json")
     return out
 
@@ -233,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         paths, described = photos(count, work)
         notes.append(f"data: {described}, at {size}×{size}, batch {batch}")
         keras.utils.set_random_seed(SEED)
-        encoder = models.build_encoder(None, size)
+        encoder = colorizer_arch.build_encoder(None, size)
         rgb = np.concatenate([b for _, b in inputs.iter_image_batches(paths, size, batch, progress=False)])
         l_norm = split_lab(rgb)[0]
 
@@ -244,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         extract = time.perf_counter() - start
         print("[2/6] training epochs from the cache and on the fly ...", flush=True)
         keras.utils.set_random_seed(SEED)
-        decoder = models.compile_model(models.build_decoder(size))
+        decoder = losses.compile_model(seed_arch.build_decoder(size))
         cached = fit_epoch_time(decoder, featuredata.FeatureDataset(index, batch, seed=SEED))
         keras.utils.set_random_seed(SEED)
-        colorizer = models.build_colorizer(encoder, models.build_decoder(size))
+        colorizer = colorizer_arch.build_colorizer(encoder, seed_arch.build_decoder(size))
         on_the_fly = fit_epoch_time(colorizer, inputs.LabImageDataset(paths, size, batch, seed=SEED))
         rows.append(
             row(
@@ -275,11 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         print("[3/6] colorize a folder vs bare encoder ...", flush=True)
-        model = models.build_colorizer(encoder, decoder)
+        model = colorizer_arch.build_colorizer(encoder, decoder)
         model_path = work / "colorizer.keras"
         model.save(model_path)
         try:
-            from colorlib.colorize import colorize_files
+            from colorlib.colorize.colorize import colorize_files
         except ImportError as error:
             notes.append(f"colorize rows not run: {error}")
             colorize_files = None
@@ -309,9 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{count} {size}×{size} JPEGs read and written",
                 )
             )
-            lite0 = models.build_encoder(None, size, "efficientnet_lite0")
-            lite0_model = models.build_colorizer(
-                lite0, models.build_decoder(size, channels=lite0.output_shape[-1])
+            lite0 = colorizer_arch.build_encoder(None, size, "efficientnet_lite0")
+            lite0_model = colorizer_arch.build_colorizer(
+                lite0, seed_arch.build_decoder(size, channels=lite0.output_shape[-1])
             )
             colorize_files(lite0_model, small[:batch], work / "warm-lite0", batch_size=batch, progress=False)
             start = time.perf_counter()
@@ -430,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    from colorlib.io import write_json
+    from colorlib.core.io import write_json
 
     write_json(out_path, results)
     print(f"\nwrote {out_path}")

@@ -19,15 +19,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from colorlib import featuredata, features, featurestore, inputs, models, unet
-from colorlib.config import SEED
+from colorlib import losses
+from colorlib.archs import colorizer_arch, unet_arch
+from colorlib.core.config import SEED
+from colorlib.data import featuredata, featureindex, features, featurestore, inputs
 
 MB = 1024 * 1024
 #: Channels of the stored arrays for the synthetic memory row: Lite0's multiscale outputs.
 SYNTHETIC_CHANNELS = {"bottleneck": 1280, "stride16": 112, "stride8": 40, "stride4": 24}
 
 
-def _cache_bytes_per_view(index: features.FeatureIndex) -> float:
+def _cache_bytes_per_view(index: featureindex.FeatureIndex) -> float:
     store = featurestore.FeatureStore(index.cache_dir)
     shards = {entry["shard"] for entry in index.entries}
     total = sum(path.stat().st_size for shard in shards for path in store.all_files(shard))
@@ -35,7 +37,7 @@ def _cache_bytes_per_view(index: features.FeatureIndex) -> float:
 
 
 def _unet_decoder(dataset: featuredata.FeatureDataset, size: int, channels: dict[str, int]) -> keras.Model:
-    return models.compile_model(unet.build_unet(size, channels, dataset.channel_stats()))
+    return losses.compile_model(unet_arch.build_unet(size, channels, dataset.channel_stats()))
 
 
 def encoder_rows(
@@ -50,16 +52,16 @@ def encoder_rows(
     rows = []
     for name, label, target in (("vgg16", "VGG16", 10), ("efficientnet_lite0", "Lite0", 1)):
         keras.utils.set_random_seed(SEED)
-        encoder = models.build_encoder(None, size, name)
-        multiscale = models.multiscale_encoder(encoder)
+        encoder = colorizer_arch.build_encoder(None, size, name)
+        multiscale = colorizer_arch.multiscale_encoder(encoder)
         index = features.extract_features(paths, multiscale, work / f"cache-unet-{name}", progress=False)
         per_view = _cache_bytes_per_view(index)
-        channels = unet.feature_channels(multiscale)
+        channels = unet_arch.feature_channels(multiscale)
         keras.utils.set_random_seed(SEED)
         dataset = featuredata.FeatureDataset(index, batch, seed=SEED)
         cached = fit_epoch_time(_unet_decoder(dataset, size, channels), dataset)
         keras.utils.set_random_seed(SEED)
-        colorizer = models.build_colorizer(encoder, _unet_decoder(dataset, size, channels))
+        colorizer = colorizer_arch.build_colorizer(encoder, _unet_decoder(dataset, size, channels))
         on_the_fly = fit_epoch_time(colorizer, inputs.LabImageDataset(paths, size, batch, seed=SEED))
         faster = "the cache" if cached < on_the_fly else "on the fly"
         rows.append(
@@ -102,8 +104,10 @@ def synthetic_unet_cache(work: Path, size: int, counts: tuple[int, ...]) -> dict
     for first in range(0, max(counts), featurestore.SHARD_ROWS):
         rows = min(featurestore.SHARD_ROWS, max(counts) - first)
         metas = [{"key": f"{first + i:064x}", "source": "synthetic", "skips": True} for i in range(rows)]
-        extras = {skip: block(rows, unet.STRIDES[skip], SYNTHETIC_CHANNELS[skip]) for skip in unet.SKIPS}
-        extras[unet.L_INPUT] = block(rows, 1, 1)
+        extras = {
+            skip: block(rows, unet_arch.STRIDES[skip], SYNTHETIC_CHANNELS[skip]) for skip in unet_arch.SKIPS
+        }
+        extras[unet_arch.L_INPUT] = block(rows, 1, 1)
         ab = (block(rows, 1, 2) - 0.5).astype(np.float16)
         shard = store.write(metas, block(rows, 32, SYNTHETIC_CHANNELS["bottleneck"]), ab, extras)
         entries += [
@@ -112,7 +116,7 @@ def synthetic_unet_cache(work: Path, size: int, counts: tuple[int, ...]) -> dict
         ]
     out = {}
     for count in counts:
-        index = features.FeatureIndex(
+        index = featureindex.FeatureIndex(
             str(store.root), size, "synthetic", 1, SEED, 0.0, entries[:count], skips=True
         )
         out[count] = index.save(work / f"synthetic-unet-{count}.json")
@@ -121,7 +125,7 @@ def synthetic_unet_cache(work: Path, size: int, counts: tuple[int, ...]) -> dict
 
 def train_unet_from_index(index_path: str, batch: int) -> None:
     """One epoch of the U-Net from a (synthetic) multiscale index: the memory child's work."""
-    index = features.FeatureIndex.load(index_path)
+    index = featureindex.FeatureIndex.load(index_path)
     dataset = featuredata.FeatureDataset(index, batch, seed=SEED)
     decoder = _unet_decoder(dataset, index.image_size, SYNTHETIC_CHANNELS)
     decoder.fit(dataset, epochs=1, verbose=0)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from colorlib.config import SEED, shared_data_dir
+from colorlib.core.config import SEED, shared_data_dir
 
 #: Side of the images of ``small_colorizer``: small, so the suite stays fast on two CPU cores.
 SMALL_IMAGE_SIZE = 64
@@ -39,9 +39,9 @@ def small_colorizer():
     """
     import keras
 
-    from colorlib import models
+    from colorlib.archs import colorizer_arch, seed_arch
 
     keras.utils.set_random_seed(SEED)
-    encoder = models.build_encoder(None, SMALL_IMAGE_SIZE)
-    decoder = models.build_decoder(SMALL_IMAGE_SIZE)
-    return models.build_colorizer(encoder, decoder)
+    encoder = colorizer_arch.build_encoder(None, SMALL_IMAGE_SIZE)
+    decoder = seed_arch.build_decoder(SMALL_IMAGE_SIZE)
+    return colorizer_arch.build_colorizer(encoder, decoder)

@@ -8,7 +8,7 @@ import re
 EMBEDDED_PNG = re.compile(r'<img[^>]+src="data:image/png;base64,[A-Za-z0-9+/=\s]{100,}"')
 #: A resource the browser would fetch from the network.
 EXTERNAL_RESOURCE = re.compile(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//', re.I)
-#: A before/after slider of colorlib.slider (its figure element).
+#: A before/after slider of colorlib.reports.slider (its figure element).
 SLIDER = re.compile(r'<figure class="cl-slider" id="(cl-[0-9a-f]+)"')
 #: The code of a cell, as nbconvert's lab template renders it.
 CODE_INPUT = re.compile(r'<div class="jp-CodeMirrorEditor ')

@@ -1,12 +1,13 @@
-"""colorlib.augment: input and target stay aligned; flips are exact; views are reproducible."""
+"""colorlib.data.augment: input and target stay aligned; flips are exact; views are reproducible."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from colorlib import augment, lab
-from colorlib.augment import AugmentParams
+from colorlib.color import lab
+from colorlib.data import augment
+from colorlib.data.augment import AugmentParams
 
 #: ab is this linear function of L in the test image: ab = SLOPE * L + OFFSET, per channel.
 SLOPE = np.array([0.8, -0.5], dtype=np.float32)

@@ -1,4 +1,4 @@
-"""colorlib.baselines: the gray and mean-ab baselines, scored by colorlib.metrics."""
+"""colorlib.evaluation.baselines: the gray and mean-ab baselines, scored by colorlib.evaluation.metrics."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import baselines, metrics
-from colorlib.config import shared_data_dir
-from colorlib.data import list_images
-from colorlib.lab import rgb_to_lab
+from colorlib.color.lab import rgb_to_lab
+from colorlib.core.config import shared_data_dir
+from colorlib.data.images import list_images
+from colorlib.evaluation import baselines, metrics
 
 KODAK24 = shared_data_dir() / "benchmarks" / "kodak24"
 

@@ -1,6 +1,6 @@
 """The before/after sliders in a real browser: headless Chromium, driven by Selenium.
 
-The pages are made by :mod:`colorlib.slider` (and one by :mod:`colorlib.htmlreport`, to
+The pages are made by :mod:`colorlib.reports.slider` (and one by :mod:`colorlib.reports.htmlreport`, to
 check that the report keeps the sliders' inline script) into a temporary folder and opened
 as ``file://`` URLs. The photos are flat colours (red colorized, blue original, and the
 red's gray), so what the browser shows is read from the pixels of a screenshot.
@@ -22,7 +22,7 @@ import pytest
 from nbformat import v4
 from PIL import Image
 
-from colorlib import gallery, htmlreport, slider
+from colorlib.reports import gallery, htmlreport, slider
 
 #: Names of the Chromium binary on Debian, Ubuntu and elsewhere.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")

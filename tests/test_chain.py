@@ -1,4 +1,4 @@
-"""The papermill chain (colorlib.chain) and the HTML reports (colorlib.htmlreport).
+"""The papermill chain (colorlib.workflow.chain) and the HTML reports (colorlib.reports.htmlreport).
 
 These tests run the chain over five tiny stand-in notebooks (no TensorFlow), so they
 check the orchestration quickly: parameters and $COLORLIB_PARAMS reach the kernel,
@@ -22,7 +22,9 @@ import pytest
 import yaml
 from nbformat import v4
 
-from colorlib import chain, cli, htmlreport, summaries
+from colorlib import cli
+from colorlib.reports import htmlreport, summaries
+from colorlib.workflow import chain, runindex
 
 
 def pipeline_cli(params, reports, notebooks) -> int:
@@ -57,7 +59,7 @@ CHECK_PARAMETERS = (
     "import os, sys\n"
     "assert os.path.realpath(sys.executable) == os.environ['EXPECTED_PYTHON'], sys.executable\n"
     "assert params_file == os.environ['COLORLIB_PARAMS'], (params_file, os.environ.get('COLORLIB_PARAMS'))\n"
-    "from colorlib.params import load_params\n"
+    "from colorlib.core.params import load_params\n"
     "assert load_params(params_file, overrides).run_name == 'tiny'\n"
     "assert os.getcwd() == os.environ['EXPECTED_CWD'], os.getcwd()"
 )
@@ -142,7 +144,7 @@ REAL_WARNING = "UserWarning: 3 photos could not be read\n"
 
 
 def test_reader_view_tells_the_story_without_the_plumbing(tmp_path):
-    from colorlib.params import Params
+    from colorlib.core.params import Params
 
     notebook = _notebook("workflow.evaluate_run(params)", "decoder.fit(train)", "1 / 0")
     parameters_section = [
@@ -256,7 +258,7 @@ def test_chain_runs_every_notebook_and_writes_reports(tiny_chain):
     assert chain.PARAMS_ENV not in os.environ  # restored after the run
 
     # The index links the five reports, both views.
-    index = (report_dir / htmlreport.INDEX_FILE).read_text()
+    index = (report_dir / runindex.INDEX_FILE).read_text()
     expected = [
         f"{name.removesuffix('.ipynb')}{suffix}"
         for name in chain.NOTEBOOKS
@@ -290,7 +292,7 @@ def test_chain_stops_at_the_failing_notebook_and_names_it(tiny_chain, capsys):
     assert "stopped on purpose" in (report_dir / "03_training.html").read_text()  # partial report
     assert "This stage failed after" in (report_dir / "03_training.html").read_text()
     assert not (report_dir / "04_colorization.ipynb").exists()
-    index = (report_dir / htmlreport.INDEX_FILE).read_text()
+    index = (report_dir / runindex.INDEX_FILE).read_text()
     assert "The chain stopped at <code>03_training.ipynb</code>" in index
     assert "No metrics yet: <code>05_results.ipynb</code> did not run in this chain" in index
     assert htmlcheck.links(index) == [
@@ -325,18 +327,18 @@ def test_missing_encoder_weights_stop_the_chain_before_any_notebook(tiny_chain, 
 
 
 def test_offline_imagenet_weights_stop_the_chain_before_any_notebook(tiny_chain, capsys, monkeypatch):
-    from colorlib import models
+    from colorlib.archs import vgg16_arch
 
     def offline(weights, image_size):
-        raise models.WeightsUnavailableError(models.weights_unavailable_message("offline"))
+        raise vgg16_arch.WeightsUnavailableError(vgg16_arch.weights_unavailable_message("offline"))
 
-    monkeypatch.setattr(models, "build_vgg16", offline)
+    monkeypatch.setattr(vgg16_arch, "build_vgg16", offline)
     notebooks, params, reports = tiny_chain
     values = yaml.safe_load(params.read_text())
     values["encoder_weights"] = "imagenet"
     params.write_text(yaml.safe_dump(values))
     assert pipeline_cli(params, reports, notebooks) == 2
-    assert models.VGG16_WEIGHTS_FILE in capsys.readouterr().err
+    assert vgg16_arch.VGG16_WEIGHTS_FILE in capsys.readouterr().err
     assert not reports.exists()
 
 

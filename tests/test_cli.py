@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from colorlib import cli
-from colorlib.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
+from colorlib.core.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
 
 SUBCOMMANDS = (
     "demo-data",
@@ -100,7 +100,10 @@ def test_the_command_shows_none_of_tensorflows_start_up_lines(tmp_path: Path) ->
     colorize = ["colorize", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--model", str(model)]
     for arguments in (["--help"], colorize):
         result = subprocess.run(
-            [sys.executable, "-m", "colorlib", *arguments], capture_output=True, text=True, env=environment
+            [sys.executable, "-m", "colorlib.cli", *arguments],
+            capture_output=True,
+            text=True,
+            env=environment,
         )
         assert result.returncode == 0, result.stderr
         for noise in TENSORFLOW_NOISE:
@@ -130,7 +133,9 @@ config = types.SimpleNamespace(list_physical_devices=probe)
 def test_other_lines_written_while_tensorflow_starts_still_print(tmp_path: Path) -> None:
     (tmp_path / "tensorflow").mkdir()
     (tmp_path / "tensorflow" / "__init__.py").write_text(FAKE_TENSORFLOW)
-    code = "import sys, colorlib.cli as c; c._import_tensorflow_quietly(); print('later', file=sys.stderr)"
+    code = (
+        "import sys, colorlib.core.quiet as q; q.import_tensorflow_quietly(); print('later', file=sys.stderr)"
+    )
     environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
     environment["PYTHONPATH"] = str(tmp_path)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)

@@ -1,4 +1,4 @@
-"""Colour as classes (loss: classification): bins, soft targets, rebalancing, annealed mean, training."""
+"""Colour as classes (loss: classification): bins, soft targets, rebalancing, annealed mean, fitting."""
 
 from __future__ import annotations
 
@@ -15,10 +15,14 @@ from test_training import SIZE, train_and_score
 from test_unet import unet_texture_task
 from test_workflow import colour_photos, run_params
 
-from colorlib import cli, colorclasses, models, training, unet, workflow
-from colorlib.config import AB_SCALE, SEED
-from colorlib.params import Params
-from colorlib.workflow import train
+from colorlib import cli, losses, workflow
+from colorlib.archs import annealed_mean, colorizer_arch, seed_arch, unet_arch
+from colorlib.color import colorclasses
+from colorlib.core.config import AB_SCALE, SEED
+from colorlib.core.params import Params
+from colorlib.losses import classification
+from colorlib.training import fitting
+from colorlib.workflow import keys
 
 #: The bins derived from the sRGB gamut (Zhang et al. count 313 from the ab cells ImageNet's
 #: pixels fall into; here a bin's centre itself must be an sRGB colour for some L).
@@ -59,13 +63,13 @@ def test_annealed_mean_gives_the_mode_when_cold_and_the_mean_at_one() -> None:
     logits = rng.normal(size=(3, BIN_COUNT)).astype(np.float32)
     logits[:, 7] += 3.0
     centres = colorclasses.bin_centres()
-    cold = np.asarray(colorclasses.AnnealedMean(temperature=1e-3)(logits)) * AB_SCALE
+    cold = np.asarray(annealed_mean.AnnealedMean(temperature=1e-3)(logits)) * AB_SCALE
     np.testing.assert_allclose(cold, centres[logits.argmax(axis=-1)], atol=1e-3)
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
-    warm = np.asarray(colorclasses.AnnealedMean(temperature=1.0)(logits)) * AB_SCALE
+    warm = np.asarray(annealed_mean.AnnealedMean(temperature=1.0)(logits)) * AB_SCALE
     np.testing.assert_allclose(warm, probabilities @ centres, atol=1e-3)
     with pytest.raises(ValueError, match="positive"):
-        colorclasses.AnnealedMean(temperature=0.0)
+        annealed_mean.AnnealedMean(temperature=0.0)
 
 
 def test_rebalancing_weights_have_expectation_one_and_favour_rare_colours() -> None:
@@ -84,57 +88,57 @@ def test_rebalancing_weights_have_expectation_one_and_favour_rare_colours() -> N
 
 def test_classification_loss_is_lowest_for_logits_of_the_target_bins() -> None:
     ab = np.full((1, 8, 8, 2), 0.3, dtype=np.float32)
-    loss = colorclasses.ClassificationLoss(np.ones(BIN_COUNT))
+    loss = classification.ClassificationLoss(np.ones(BIN_COUNT))
     target_logits = np.log(np.asarray(colorclasses.soft_encode(ab[:, ::4, ::4])) + 1e-9)
     uniform = float(loss(ab, np.zeros((1, 2, 2, BIN_COUNT), dtype=np.float32)))
     assert float(loss(ab, target_logits)) < uniform
     assert uniform == pytest.approx(np.log(BIN_COUNT), rel=1e-4)
     with pytest.raises(ValueError, match="one weight per bin"):
-        colorclasses.ClassificationLoss(np.ones(3))
+        classification.ClassificationLoss(np.ones(3))
 
 
 @pytest.mark.parametrize("decoder", ["seed", "unet"])
 @pytest.mark.parametrize("encoder", ["vgg16", "efficientnet_lite0"])
 def test_classification_decoders_give_logits_at_a_quarter_and_colorizers_give_ab(decoder, encoder) -> None:
     keras.utils.set_random_seed(SEED)
-    plain = models.build_encoder(None, SIZE, encoder)
+    plain = colorizer_arch.build_encoder(None, SIZE, encoder)
     if decoder == "unet":
-        channels = unet.feature_channels(models.multiscale_encoder(plain))
-        head = unet.build_unet(SIZE, channels, classes=BIN_COUNT)
+        channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(plain))
+        head = unet_arch.build_unet(SIZE, channels, classes=BIN_COUNT)
     else:
-        head = models.build_decoder(SIZE, channels=models.ENCODERS[encoder], classes=BIN_COUNT)
-    assert head.output_shape == (None, SIZE // 4, SIZE // 4, BIN_COUNT) and models.is_classifier(head)
-    colorizer = models.build_colorizer(plain, head)
+        head = seed_arch.build_decoder(SIZE, channels=colorizer_arch.ENCODERS[encoder], classes=BIN_COUNT)
+    assert head.output_shape == (None, SIZE // 4, SIZE // 4, BIN_COUNT) and seed_arch.is_classifier(head)
+    colorizer = colorizer_arch.build_colorizer(plain, head)
     ab = colorizer.predict(np.random.default_rng(0).random((2, SIZE, SIZE, 1), dtype=np.float32), verbose=0)
     assert ab.shape == (2, SIZE, SIZE, 2) and np.all(np.abs(ab) <= 1.0)
 
 
 def test_huber_and_unknown_losses() -> None:
-    assert isinstance(models.training_loss("huber"), keras.losses.Huber)
+    assert isinstance(losses.training_loss("huber"), keras.losses.Huber)
     with pytest.raises(ValueError, match="class rebalancing"):
-        models.training_loss("classification")
+        losses.training_loss("classification")
     with pytest.raises(ValueError, match="gan"):
         Params(loss="gan")
 
 
 def _seed_classifier(tmp_path: Path) -> Path:
     keras.utils.set_random_seed(SEED)
-    decoder = models.build_decoder(SIZE, channels=models.ENCODERS["vgg16"], classes=BIN_COUNT)
+    decoder = seed_arch.build_decoder(SIZE, channels=colorizer_arch.ENCODERS["vgg16"], classes=BIN_COUNT)
     logits = decoder.get_layer("ab_logits")
     kernel, bias = logits.get_weights()
     logits.set_weights([kernel * 0.0, np.random.default_rng(1).normal(0, 2, bias.shape)])  # varied colours
-    colorizer = models.build_colorizer(models.build_encoder(None, SIZE), decoder)
-    return training.save_model(colorizer, tmp_path / "classes.keras")
+    colorizer = colorizer_arch.build_colorizer(colorizer_arch.build_encoder(None, SIZE), decoder)
+    return fitting.save_model(colorizer, tmp_path / "classes.keras")
 
 
 def test_saved_classifier_round_trips_and_temperature_changes_the_colours(tmp_path: Path, capsys) -> None:
     path = _seed_classifier(tmp_path)
     l_norm = np.random.default_rng(2).random((1, SIZE, SIZE, 1), dtype=np.float32)
     built = keras.saving.load_model(path, compile=False)
-    loaded = models.load_model(path)
+    loaded = colorizer_arch.load_model(path)
     np.testing.assert_allclose(loaded.predict(l_norm, verbose=0), built.predict(l_norm, verbose=0), atol=1e-6)
     before = loaded.predict(l_norm, verbose=0)
-    colorclasses.set_temperature(loaded, 1.0)
+    annealed_mean.set_temperature(loaded, 1.0)
     after = loaded.predict(l_norm, verbose=0)
     assert np.abs(after).mean() < np.abs(before).mean()  # the plain mean is less saturated
 
@@ -160,8 +164,10 @@ def test_saved_classifier_round_trips_and_temperature_changes_the_colours(tmp_pa
         outputs[temperature] = np.asarray(Image.open(out / "p.png"), dtype=np.int16)
     assert np.abs(outputs["0.38"] - outputs["1.0"]).max() > 2
 
-    regression = training.save_model(
-        models.build_colorizer(models.build_encoder(None, SIZE), models.build_decoder(SIZE)),
+    regression = fitting.save_model(
+        colorizer_arch.build_colorizer(
+            colorizer_arch.build_encoder(None, SIZE), seed_arch.build_decoder(SIZE)
+        ),
         tmp_path / "mse.keras",
     )
     args = ["colorize", str(photos), "--out", str(tmp_path / "x"), "--model", str(regression)]
@@ -173,9 +179,9 @@ def test_saved_classifier_round_trips_and_temperature_changes_the_colours(tmp_pa
 def test_short_classification_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) -> None:
     """The texture -> colour test of test_training and test_unet, with colour classes instead of MSE."""
     task = unet_texture_task(SIZE)
-    decoder = unet.build_unet(SIZE, task["channels"], task["stats"], classes=BIN_COUNT)
+    decoder = unet_arch.build_unet(SIZE, task["channels"], task["stats"], classes=BIN_COUNT)
     weights = colorclasses.training_weights([task["train"][1]])
-    decoder = models.compile_model(decoder, 2e-3, "classification", weights)
+    decoder = losses.compile_model(decoder, 2e-3, "classification", weights)
     result, model_psnr, gray_psnr = train_and_score(
         decoder, task["encoder"], task["train"], task["validation"], *task["test"], tmp_path, epochs=16
     )
@@ -199,8 +205,8 @@ def test_a_classification_run_trains_and_colorizes_end_to_end(tmp_path: Path, de
     result = workflow.train_run(params, verbose=0)
     assert result.epochs_completed == 1
     model = workflow.load_run_model(params)
-    assert colorclasses.annealed_mean_layer(model) is not None
+    assert annealed_mean.annealed_mean_layer(model) is not None
     outputs = workflow.colorize_run(params, progress=False)
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
     mse = run_params(tmp_path, photos[0].parent, decoder, decoder=decoder, encoder=encoder_name)
-    assert train.training_steps(mse)[1].key != train.training_steps(params)[1].key
+    assert keys.training_steps(mse)[1].key != keys.training_steps(params)[1].key

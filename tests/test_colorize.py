@@ -12,9 +12,11 @@ import skimage.data
 from PIL import Image
 from skimage import color
 
-from colorlib import cli, colorize, fullres, models, photofiles
-from colorlib.config import AB_SCALE, GRAY_CLASS_DIR, IMAGE_EXTENSIONS, PIXEL_MAX
-from colorlib.data import load_rgb
+from colorlib import cli
+from colorlib.archs import colorizer_arch, seed_arch
+from colorlib.colorize import colorize, fullres, photofiles
+from colorlib.core.config import AB_SCALE, GRAY_CLASS_DIR, IMAGE_EXTENSIONS, PIXEL_MAX
+from colorlib.data.images import load_rgb
 
 #: ab the constant model predicts everywhere (normalized): a = +19.2, b = -12.8.
 CONSTANT_AB = (0.15, -0.10)
@@ -23,12 +25,12 @@ CONSTANT_AB = (0.15, -0.10)
 @pytest.fixture(scope="module")
 def constant_colorizer(small_colorizer):
     """The small encoder with a decoder that predicts :data:`CONSTANT_AB` for every pixel."""
-    encoder, _ = models.split_colorizer(small_colorizer)
-    decoder = models.build_decoder(encoder.input_shape[1])
+    encoder, _ = colorizer_arch.split_colorizer(small_colorizer)
+    decoder = seed_arch.build_decoder(encoder.input_shape[1])
     last = decoder.get_layer("ab_quarter")
     kernel, _ = last.get_weights()
     last.set_weights([np.zeros_like(kernel), np.arctanh(np.asarray(CONSTANT_AB, np.float32))])
-    return models.build_colorizer(encoder, decoder)
+    return colorizer_arch.build_colorizer(encoder, decoder)
 
 
 def photo(height: int, width: int) -> np.ndarray:
@@ -208,7 +210,7 @@ def test_folder_with_bad_files_writes_good_ones_and_reports_each_bad_one(
 ):
     add_sub_folder_gif_and_text(mixed_folder)
     before = hashes(mixed_folder)
-    monkeypatch.setattr(models, "load_model", lambda path: small_colorizer)
+    monkeypatch.setattr(colorizer_arch, "load_model", lambda path: small_colorizer)
     out_dir = tmp_path / "out"
     status = cli.main(["colorize", str(mixed_folder), "--out", str(out_dir), "--model", "unused.keras"])
     captured = capsys.readouterr()
@@ -232,7 +234,7 @@ def test_no_recursive_leaves_sub_folders_out_and_says_so(
     small_colorizer, mixed_folder, tmp_path, monkeypatch, capsys
 ):
     add_sub_folder_gif_and_text(mixed_folder)
-    monkeypatch.setattr(models, "load_model", lambda path: small_colorizer)
+    monkeypatch.setattr(colorizer_arch, "load_model", lambda path: small_colorizer)
     out_dir = tmp_path / "out"
     arguments = [str(mixed_folder), "--out", str(out_dir), "--model", "unused.keras", "--no-recursive"]
     assert cli.main(["colorize", *arguments]) == 1

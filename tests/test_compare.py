@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import chain, cli, compare
-from colorlib.io import write_json
+from colorlib import cli
+from colorlib.core.io import write_json
+from colorlib.workflow import chain, compare, comparepage
 
 GRAY = {"n": 3, "psnr": 22.0, "ssim": 0.9, "colorfulness": 0.0, "delta_colorfulness": 30.0, "auc": 88.0}
 MEAN_AB = {"n": 3, "psnr": 21.5, "ssim": 0.9, "colorfulness": 5.0, "delta_colorfulness": 25.0, "auc": 87.0}
@@ -87,7 +88,7 @@ def test_table_has_every_variant_and_the_baselines_and_marks_the_best(three_runs
     assert best["test", "delta_colorfulness"] == {"c"} and best["kodak24", "delta_colorfulness"] == {"b"}
     assert best["test", "auc"] == {"a", "b", "c"}  # a tie marks every tied value
     assert ("test", "colorfulness") not in best  # no better direction
-    page = compare.compare_html(comparison)
+    page = comparepage.compare_html(comparison)
     for name in (
         "<td>a</td>",
         "<td>b</td>",
@@ -107,7 +108,7 @@ def test_markdown_table_has_a_row_per_variant_and_baseline_with_the_best_in_bold
     three_runs: list[Path], tmp_path: Path
 ) -> None:
     comparison = compare.build_comparison([compare.load_variant(path) for path in three_runs])
-    text = compare.compare_markdown(comparison)
+    text = comparepage.compare_markdown(comparison)
     test_part, kodak_part = text.split("**kodak24**")
     table_lines = [line for line in text.splitlines() if line.startswith("|")]
     cells = {line.replace("\\|", "").count("|") for line in table_lines}
@@ -126,7 +127,7 @@ def test_markdown_table_has_a_row_per_variant_and_baseline_with_the_best_in_bold
     assert "**5.00**" in rows[2]  # c's |Δ colorfulness|, the best
     assert "| c | 20.00 |" in text and "kodak24" not in test_part
     assert kodak_part.count("\n| ") >= 4
-    compare.write_compare(comparison, tmp_path / "out")
+    comparepage.write_compare(comparison, tmp_path / "out")
     assert (tmp_path / "out" / compare.MARKDOWN_FILE).read_text() == text
 
 
@@ -136,7 +137,7 @@ def test_a_gan_runs_time_counts_its_adversarial_epochs_too(three_runs: list[Path
     (run_dir / "model-gan" / "history.csv").write_text("epoch,loss\n0,1.0\n1,0.9\n2,0.8\n")
     variants = [compare.load_variant(path) for path in three_runs]
     assert variants[0].gan_epochs == 3 and variants[1].gan_epochs is None
-    text = compare.compare_markdown(compare.build_comparison(variants))
+    text = comparepage.compare_markdown(compare.build_comparison(variants))
     assert "2 epochs, then 3 GAN epochs" in text
 
 
@@ -144,7 +145,7 @@ def test_grid_embeds_every_variants_photos_and_nothing_is_fetched(
     three_runs: list[Path], tmp_path: Path
 ) -> None:
     variants = [compare.load_variant(path) for path in three_runs]
-    out = compare.write_compare(compare.build_comparison(variants), tmp_path / "out")
+    out = comparepage.write_compare(compare.build_comparison(variants), tmp_path / "out")
     page = out.read_text()
     assert out.name == compare.COMPARE_FILE
     test_rows, gray_rows = len(STEMS), len(GRAY_STEMS)

@@ -1,4 +1,4 @@
-"""colorlib.data: loading every odd format, refusing bad files, finding and splitting datasets."""
+"""colorlib.data.images: loading every odd format, refusing bad files, finding and splitting datasets."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import data
-from colorlib.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
-from colorlib.data import ImageLoadError
+from colorlib.core import io
+from colorlib.core.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
+from colorlib.data import images
+from colorlib.data.images import ImageLoadError
 
 RED, BLUE, GREEN, YELLOW = (220, 30, 40), (20, 40, 200), (30, 180, 60), (240, 220, 20)
 
@@ -58,7 +59,7 @@ def test_common_formats_load_as_uint8_rgb(tmp_path, suffix, options, tolerance) 
     image = quadrants()
     path = tmp_path / f"photo{suffix}"
     Image.fromarray(image).save(path, **options)
-    loaded = data.load_rgb(path)
+    loaded = images.load_rgb(path)
     check_rgb(loaded, image.shape[:2])
     if tolerance == 0:
         np.testing.assert_array_equal(loaded, image)
@@ -75,7 +76,7 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     exif[0x0112] = 6
     path = tmp_path / "rotated.jpg"
     Image.fromarray(stored).save(path, quality=95, exif=exif)
-    loaded = data.load_rgb(path)
+    loaded = images.load_rgb(path)
     check_rgb(loaded, (40, 20))
     assert np.abs(loaded[4, -5].astype(int) - RED).max() <= 12  # top-left went top-right
     assert np.abs(loaded[-5, 4].astype(int) - BLUE).max() <= 12
@@ -85,7 +86,7 @@ def test_grayscale_l_gives_three_equal_channels(tmp_path: Path) -> None:
     gray = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (5, 1))
     path = tmp_path / "gray.png"
     Image.fromarray(gray, mode="L").save(path)
-    loaded = data.load_rgb(path)
+    loaded = images.load_rgb(path)
     check_rgb(loaded, gray.shape)
     for channel in range(3):
         np.testing.assert_array_equal(loaded[..., channel], gray)
@@ -102,7 +103,7 @@ def test_palette_image_gives_its_colours(tmp_path: Path) -> None:
     path = tmp_path / "palette.png"
     palette_image(indices).save(path)
     assert Image.open(path).mode == "P"
-    np.testing.assert_array_equal(data.load_rgb(path), [[RED, BLUE], [GREEN, YELLOW]])
+    np.testing.assert_array_equal(images.load_rgb(path), [[RED, BLUE], [GREEN, YELLOW]])
 
 
 @pytest.mark.parametrize("suffix", [".png", ".gif"])
@@ -111,7 +112,7 @@ def test_transparent_palette_colour_becomes_white(tmp_path: Path, suffix: str) -
     path = tmp_path / f"palette{suffix}"
     palette_image(indices).save(path, transparency=1)
     assert "transparency" in Image.open(path).info
-    np.testing.assert_array_equal(data.load_rgb(path), [[RED, (255, 255, 255)], [GREEN, YELLOW]])
+    np.testing.assert_array_equal(images.load_rgb(path), [[RED, (255, 255, 255)], [GREEN, YELLOW]])
 
 
 def test_rgba_is_composited_over_white(tmp_path: Path) -> None:
@@ -120,7 +121,7 @@ def test_rgba_is_composited_over_white(tmp_path: Path) -> None:
     rgba[0, :, 3] = (0, 255, 128)
     path = tmp_path / "rgba.png"
     Image.fromarray(rgba, mode="RGBA").save(path)
-    loaded = data.load_rgb(path).astype(int)
+    loaded = images.load_rgb(path).astype(int)
     half = np.array(RED) * 128 / 255 + 255 * (1 - 128 / 255)
     np.testing.assert_array_equal(loaded[0, 0], (255, 255, 255))
     np.testing.assert_array_equal(loaded[0, 1], RED)
@@ -131,7 +132,7 @@ def test_gray_with_alpha_is_composited_over_white(tmp_path: Path) -> None:
     la = np.array([[[40, 0], [40, 255]]], dtype=np.uint8)
     path = tmp_path / "la.png"
     Image.fromarray(la, mode="LA").save(path)
-    np.testing.assert_array_equal(data.load_rgb(path)[0], [[255] * 3, [40] * 3])
+    np.testing.assert_array_equal(images.load_rgb(path)[0], [[255] * 3, [40] * 3])
 
 
 def test_16bit_gray_png_is_divided_by_257(tmp_path: Path) -> None:
@@ -139,7 +140,7 @@ def test_16bit_gray_png_is_divided_by_257(tmp_path: Path) -> None:
     path = tmp_path / "gray16.png"
     Image.fromarray(values).save(path)
     assert Image.open(path).mode.startswith("I")
-    loaded = data.load_rgb(path)
+    loaded = images.load_rgb(path)
     check_rgb(loaded, values.shape)
     expected = np.rint(values / 257).astype(np.uint8)  # [0, 100, 255, 4, 0]
     for channel in range(3):
@@ -154,7 +155,7 @@ def test_16bit_rgb_becomes_8bit(tmp_path: Path, suffix: str) -> None:
     rgb16[1, 2] = (300, 65000, 40000)
     path = tmp_path / f"rgb16{suffix}"
     assert cv2.imwrite(str(path), rgb16[..., ::-1])  # OpenCV writes BGR
-    loaded = data.load_rgb(path)
+    loaded = images.load_rgb(path)
     check_rgb(loaded, (2, 3))
     # Documented: value / 257. Pillow reads 16-bit RGB by its high byte (value >> 8), which
     # is at most one level lower, so allow 1.
@@ -167,7 +168,7 @@ def test_float_tiff_is_taken_as_0_to_255_and_clipped(tmp_path: Path) -> None:
     values = np.array([[-5.0, 100.4, 300.0]], dtype=np.float32)
     path = tmp_path / "float.tif"
     Image.fromarray(values, mode="F").save(path)
-    np.testing.assert_array_equal(data.load_rgb(path)[0, :, 0], [0, 100, 255])
+    np.testing.assert_array_equal(images.load_rgb(path)[0, :, 0], [0, 100, 255])
 
 
 def test_cmyk_jpeg_converts_to_rgb(tmp_path: Path) -> None:
@@ -175,7 +176,7 @@ def test_cmyk_jpeg_converts_to_rgb(tmp_path: Path) -> None:
     path = tmp_path / "cmyk.jpg"
     Image.fromarray(image).convert("CMYK").save(path, quality=95)
     assert Image.open(path).mode == "CMYK"
-    loaded = data.load_rgb(path)
+    loaded = images.load_rgb(path)
     check_rgb(loaded, image.shape[:2])
     assert np.abs(block_centres(loaded) - block_centres(image)).max() <= 12
 
@@ -186,13 +187,13 @@ def test_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
     frames = [Image.fromarray(pixels).quantize(4) for pixels in (first, first[::-1], first[:, ::-1])]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
     assert Image.open(path).n_frames == 3
-    np.testing.assert_array_equal(data.load_rgb(path), first)
+    np.testing.assert_array_equal(images.load_rgb(path), first)
 
 
 def test_load_resized_gives_float_square_in_unit_range(tmp_path: Path) -> None:
     path = tmp_path / "big.jpg"
     Image.fromarray(np.kron(quadrants(), np.ones((20, 20, 1), dtype=np.uint8))).save(path)
-    resized = data.load_resized(path, 64)
+    resized = images.load_resized(path, 64)
     assert resized.shape == (64, 64, 3) and resized.dtype == np.float32
     assert resized.min() >= 0.0 and resized.max() <= 1.0
     assert np.abs(resized[16, 16] * 255 - RED).max() <= 12
@@ -228,15 +229,15 @@ def make_bad_file(folder: Path, kind: str) -> Path:
 )
 def test_bad_files_raise_image_load_error_and_stay_untouched(tmp_path, kind, reason) -> None:
     path = make_bad_file(tmp_path, kind)
-    before = (data.file_hash(path), path.stat().st_mtime_ns) if path.exists() else None
-    for load in (data.load_rgb, lambda p: data.load_resized(p, 64)):
+    before = (io.file_hash(path), path.stat().st_mtime_ns) if path.exists() else None
+    for load in (images.load_rgb, lambda p: images.load_resized(p, 64)):
         with pytest.raises(ImageLoadError) as error:
             load(path)
         assert isinstance(error.value, ValueError)
         assert error.value.path == path
         assert reason in error.value.reason
         assert str(path) in str(error.value)
-    after = (data.file_hash(path), path.stat().st_mtime_ns) if path.exists() else None
+    after = (io.file_hash(path), path.stat().st_mtime_ns) if path.exists() else None
     assert after == before
     assert sorted(os.listdir(tmp_path)) == ([] if kind == "missing" else [path.name])
 
@@ -244,7 +245,7 @@ def test_bad_files_raise_image_load_error_and_stay_untouched(tmp_path, kind, rea
 def test_file_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
     path = tmp_path / "a.bin"
     path.write_bytes(b"colorlib")
-    assert data.file_hash(path) == hashlib.sha256(b"colorlib").hexdigest()
+    assert io.file_hash(path) == hashlib.sha256(b"colorlib").hexdigest()
 
 
 # --- datasets ------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ def save_photos(folder: Path, names: list[str]) -> list[Path]:
 
 
 def test_image_extensions_are_the_formats_pillow_reads() -> None:
-    extensions = data.image_extensions()
+    extensions = images.image_extensions()
     assert {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".tga", ".ppm"} <= extensions
     assert not {".pdf", ".h5", ".mpg", ".txt", ".csv", ""} & extensions
 
@@ -271,17 +272,17 @@ def test_scan_folder_sorts_files_and_lists_what_it_leaves_out(tmp_path: Path) ->
     (tmp_path / ".DS_Store").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("not a photo")
     (tmp_path / "1950s" / "loop").symlink_to(tmp_path, target_is_directory=True)
-    scan = data.scan_folder(tmp_path, recursive=True)
+    scan = images.scan_folder(tmp_path, recursive=True)
     assert scan.images == sorted(photos)
     assert scan.not_images == [tmp_path / "notes.txt"]
     assert scan.hidden == [tmp_path / ".DS_Store", tmp_path / ".cache"]
     assert scan.not_searched == [] and scan.errors == []
     assert scan.folders == [tmp_path, tmp_path / "1950s"]  # the link back up is searched once
-    flat = data.scan_folder(tmp_path)
+    flat = images.scan_folder(tmp_path)
     assert flat.images == sorted(photos[:2]) and flat.not_searched == [tmp_path / "1950s"]
-    assert data.list_images(tmp_path) == flat.images
+    assert images.list_images(tmp_path) == flat.images
     with pytest.raises(FileNotFoundError, match="No folder"):
-        data.scan_folder(tmp_path / "notes.txt")
+        images.scan_folder(tmp_path / "notes.txt")
 
 
 def test_find_dataset_original_layout_with_spaces(tmp_path: Path) -> None:
@@ -290,7 +291,7 @@ def test_find_dataset_original_layout_with_spaces(tmp_path: Path) -> None:
     gray = save_photos(root / GRAY_CLASS_DIR, ["old one.jpg"])
     (root / COLOR_CLASS_DIR / "notes.txt").write_text("not a photo")
     (root / "sources.csv").write_text("file\n")
-    dataset = data.find_dataset(root)
+    dataset = images.find_dataset(root)
     assert dataset.layout == "class folders"
     assert dataset.color_files == sorted(color)
     assert dataset.gray_files == gray
@@ -299,53 +300,53 @@ def test_find_dataset_original_layout_with_spaces(tmp_path: Path) -> None:
 
 def test_find_dataset_without_a_gray_class(tmp_path: Path) -> None:
     save_photos(tmp_path / COLOR_CLASS_DIR, ["a.jpg", "b.jpg"])
-    dataset = data.find_dataset(tmp_path)
+    dataset = images.find_dataset(tmp_path)
     assert dataset.layout == "class folders"
     assert len(dataset.color_files) == 2 and dataset.gray_files == []
 
 
 def test_find_dataset_flat_folder_includes_subfolders(tmp_path: Path) -> None:
     files = save_photos(tmp_path, ["x.jpg", "y.png"]) + save_photos(tmp_path / "more", ["z.bmp"])
-    dataset = data.find_dataset(tmp_path)
+    dataset = images.find_dataset(tmp_path)
     assert dataset.layout == "flat"
     assert dataset.color_files == sorted(files) and dataset.gray_files == []
 
 
 def test_find_dataset_missing_folder_points_to_demo_data(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="colorlib demo-data"):
-        data.find_dataset(tmp_path / "nowhere")
+        images.find_dataset(tmp_path / "nowhere")
 
 
 def test_find_dataset_empty_folder_or_file_is_a_value_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.txt").write_text("no photos here")
     with pytest.raises(ValueError, match="No images"):
-        data.find_dataset(tmp_path / "empty")
+        images.find_dataset(tmp_path / "empty")
     with pytest.raises(ValueError, match="is a file"):
-        data.find_dataset(tmp_path / "empty" / "readme.txt")
+        images.find_dataset(tmp_path / "empty" / "readme.txt")
 
 
 def test_split_files_is_deterministic_disjoint_and_complete() -> None:
     files = [f"/photos/{index:03d}.jpg" for index in range(50)]
-    split = data.split_files(files, 0.1, 0.1, seed=42)
+    split = images.split_files(files, 0.1, 0.1, seed=42)
     assert (len(split["train"]), len(split["validation"]), len(split["test"])) == (40, 5, 5)
     parts = [set(split[name]) for name in ("train", "validation", "test")]
     assert set.union(*parts) == set(files)
     assert sum(len(part) for part in parts) == len(files)
-    assert data.split_files(files[::-1], 0.1, 0.1, seed=42) == split  # input order is irrelevant
-    assert data.split_files(files, 0.1, 0.1, seed=7) != split
+    assert images.split_files(files[::-1], 0.1, 0.1, seed=42) == split  # input order is irrelevant
+    assert images.split_files(files, 0.1, 0.1, seed=7) != split
     assert split["train"] != sorted(split["train"])  # shuffled
 
 
 def test_split_files_gives_three_files_one_each() -> None:
-    split = data.split_files(["a", "b", "c"], 0.1, 0.1)
+    split = images.split_files(["a", "b", "c"], 0.1, 0.1)
     assert [len(split[name]) for name in ("train", "validation", "test")] == [1, 1, 1]
 
 
 @pytest.mark.parametrize(("validation", "test"), [(-0.1, 0.1), (0.1, 1.0), (0.5, 0.5)])
 def test_split_files_refuses_bad_fractions(validation: float, test: float) -> None:
     with pytest.raises(ValueError, match="fraction"):
-        data.split_files(["a", "b", "c"], validation, test)
+        images.split_files(["a", "b", "c"], validation, test)
 
 
 # --- grayscale detection -------------------------------------------------------------------
@@ -354,24 +355,24 @@ def test_split_files_refuses_bad_fractions(validation: float, test: float) -> No
 def test_gray_photo_saved_as_rgb_jpeg_is_gray(tmp_path: Path) -> None:
     from skimage import data as skdata
 
-    gray = data.load_rgb(Path(skdata.data_dir) / "camera.png")[..., 0].astype(int)
+    gray = images.load_rgb(Path(skdata.data_dir) / "camera.png")[..., 0].astype(int)
     # Per-channel noise that full-resolution 4:4:4 JPEG keeps: pixels differ by up to 15 levels.
     noise = np.random.default_rng(0).integers(-6, 7, (*gray.shape, 3))
     rgb = np.clip(gray[..., None] + noise, 0, 255).astype(np.uint8)
     path = tmp_path / "gray_as_rgb.jpg"
     Image.fromarray(rgb).save(path, quality=90, subsampling=0)
-    loaded = data.load_rgb(path)
+    loaded = images.load_rgb(path)
     assert np.abs(loaded[..., 0].astype(int) - loaded[..., 2]).max() >= 8
-    assert data.is_grayscale(loaded)
-    assert data.is_grayscale(loaded.astype(np.float32) / 255)
+    assert images.is_grayscale(loaded)
+    assert images.is_grayscale(loaded.astype(np.float32) / 255)
 
 
 def test_colour_photo_is_not_gray() -> None:
     from skimage import data as skdata
 
-    astronaut = data.load_rgb(Path(skdata.data_dir) / "astronaut.png")
-    assert not data.is_grayscale(astronaut)
-    assert not data.is_grayscale(astronaut.astype(np.float32) / 255)
+    astronaut = images.load_rgb(Path(skdata.data_dir) / "astronaut.png")
+    assert not images.is_grayscale(astronaut)
+    assert not images.is_grayscale(astronaut.astype(np.float32) / 255)
 
 
 # --- the real photographs ------------------------------------------------------------------
@@ -381,11 +382,11 @@ SAMPLE = 20
 
 
 @pytest.fixture(scope="module")
-def real_dataset(shared_data: Path) -> data.Dataset:
+def real_dataset(shared_data: Path) -> images.Dataset:
     root = shared_data / "colorization"
     if not root.is_dir():
         pytest.skip(f"No colorization dataset at {root}.")
-    return data.find_dataset(root)
+    return images.find_dataset(root)
 
 
 def evenly_spaced(files: list[Path], count: int) -> list[Path]:
@@ -393,34 +394,34 @@ def evenly_spaced(files: list[Path], count: int) -> list[Path]:
 
 
 @pytest.mark.shared_data
-def test_real_dataset_is_found_with_its_counts(real_dataset: data.Dataset) -> None:
+def test_real_dataset_is_found_with_its_counts(real_dataset: images.Dataset) -> None:
     assert real_dataset.layout == "class folders"
     assert len(real_dataset.color_files) == REAL_COLOR_COUNT
     assert len(real_dataset.gray_files) == REAL_GRAY_COUNT
 
 
 @pytest.mark.shared_data
-def test_real_photos_load_and_are_classified(real_dataset: data.Dataset) -> None:
+def test_real_photos_load_and_are_classified(real_dataset: images.Dataset) -> None:
     colour = 0
     for path in evenly_spaced(real_dataset.color_files, SAMPLE):
-        rgb = data.load_rgb(path)
+        rgb = images.load_rgb(path)
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
         assert min(rgb.shape[:2]) >= 32
-        assert data.load_resized(path, 64).shape == (64, 64, 3)
-        colour += not data.is_grayscale(rgb)
+        assert images.load_resized(path, 64).shape == (64, 64, 3)
+        colour += not images.is_grayscale(rgb)
     # About 1% of class 0 is really black and white (measured 1.3% of 600).
     assert colour >= SAMPLE - 2
     for path in evenly_spaced(real_dataset.gray_files, SAMPLE):
-        rgb = data.load_rgb(path)
+        rgb = images.load_rgb(path)
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
-        assert data.is_grayscale(rgb)
+        assert images.is_grayscale(rgb)
 
 
 @pytest.mark.shared_data
-def test_real_gray_class_is_detected_as_gray(real_dataset: data.Dataset) -> None:
+def test_real_gray_class_is_detected_as_gray(real_dataset: images.Dataset) -> None:
     # Measured: all 371 are gray (mean chroma at most 0.4, threshold 2.0).
     gray = [
-        data.is_grayscale(np.asarray(data.open_image(path, draft_size=data.GRAY_TEST_SIZE)))
+        images.is_grayscale(np.asarray(images.open_image(path, draft_size=images.GRAY_TEST_SIZE)))
         for path in real_dataset.gray_files
     ]
     assert np.mean(gray) >= 0.95

@@ -1,4 +1,4 @@
-"""colorlib.demo: the offline demo dataset built from photos inside installed packages."""
+"""colorlib.data.demo: the offline demo dataset built from photos inside installed packages."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from colorlib import cli, data, demo
-from colorlib.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
+from colorlib import cli
+from colorlib.core import io
+from colorlib.core.config import COLOR_CLASS_DIR, GRAY_CLASS_DIR
+from colorlib.data import demo, images
 
 
 def available(class_dir: str) -> list[str]:
@@ -32,7 +34,7 @@ def test_all_named_photos_ship_with_the_pinned_packages() -> None:
 
 
 def test_demo_dataset_has_both_classes_with_the_expected_photos(demo_root: Path) -> None:
-    dataset = data.find_dataset(demo_root)
+    dataset = images.find_dataset(demo_root)
     assert dataset.layout == "class folders"
     assert [path.name for path in dataset.color_files] == available(COLOR_CLASS_DIR)
     assert [path.name for path in dataset.gray_files] == available(GRAY_CLASS_DIR)
@@ -40,13 +42,13 @@ def test_demo_dataset_has_both_classes_with_the_expected_photos(demo_root: Path)
 
 
 def test_class_0_is_colour_and_class_1_is_gray(demo_root: Path) -> None:
-    dataset = data.find_dataset(demo_root)
+    dataset = images.find_dataset(demo_root)
     for path in dataset.color_files:
-        rgb = data.load_rgb(path)
+        rgb = images.load_rgb(path)
         assert rgb.ndim == 3 and min(rgb.shape[:2]) >= 256
-        assert not data.is_grayscale(rgb), path.name
+        assert not images.is_grayscale(rgb), path.name
     for path in dataset.gray_files:
-        assert data.is_grayscale(data.load_rgb(path)), path.name
+        assert images.is_grayscale(images.load_rgb(path)), path.name
 
 
 def test_photos_are_byte_copies_listed_in_sources(demo_root: Path) -> None:
@@ -60,7 +62,7 @@ def test_photos_are_byte_copies_listed_in_sources(demo_root: Path) -> None:
     for row in rows:
         photo = photos[row["file"]]
         assert row["origin"] == photo.origin and row["package"] == photo.package
-        assert data.file_hash(demo_root / row["file"]) == data.file_hash(photo.source)
+        assert io.file_hash(demo_root / row["file"]) == io.file_hash(photo.source)
 
 
 def test_second_call_reuses_the_folder_and_overwrite_rewrites(tmp_path, capsys) -> None:

@@ -14,17 +14,18 @@ import keras
 import numpy as np
 import pytest
 
-from colorlib import distribute, models, training
+from colorlib import losses
+from colorlib.training import distribute, fitting
 
 
 def test_default_strategy_builds_and_fits_in_scope(tmp_path: Path):
     with distribute.scope("default"):
         inputs = keras.Input((4,))
-        model = models.compile_model(keras.Model(inputs, keras.layers.Dense(2)(inputs)), learning_rate=0.1)
+        model = losses.compile_model(keras.Model(inputs, keras.layers.Dense(2)(inputs)), learning_rate=0.1)
     x = np.ones((8, 4), np.float32)
     y = np.full((8, 2), 3.0, np.float32)
     before = float(model.evaluate(x, y, verbose=0))
-    training.train(model, (x, y), (x, y), tmp_path, epochs=1, batch_size=8, verbose=0)
+    fitting.train(model, (x, y), (x, y), tmp_path, epochs=1, batch_size=8, verbose=0)
     assert float(model.evaluate(x, y, verbose=0)) < before
 
 
@@ -62,8 +63,8 @@ WORKER = textwrap.dedent(
     x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
     data = tf.data.Dataset.from_tensor_slices((x, x.sum(axis=1, keepdims=True))).batch(8)
     chief = config["task"]["index"] == 0
-    training.train(model, data, data, out, epochs=1, verbose=0, chief=chief)
-    print("worker", config["task"]["index"], "trained", training.finished_epochs(out))
+    fitting.train(model, data, data, out, epochs=1, verbose=0, chief=chief)
+    print("worker", config["task"]["index"], "trained", fitting.finished_epochs(out))
     """
 )
 
@@ -106,4 +107,4 @@ def test_two_workers_on_loopback_train_one_epoch_with_the_backup(tmp_path: Path)
     for index, (process, output) in enumerate(zip(processes, outputs, strict=True)):
         assert process.returncode == 0, f"worker {index} failed:\n{output[-3000:]}"
         assert f"worker {index} trained 1" in output
-    assert training.finished_epochs(tmp_path / "run") == 1
+    assert fitting.finished_epochs(tmp_path / "run") == 1

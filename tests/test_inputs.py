@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import inputs
-from colorlib.data import load_resized
+from colorlib.data import inputs
+from colorlib.data.images import load_resized
 
 
 def colour_image(seed: int, height: int = 48, width: int = 64) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from colorlib.io import NEW_FILE_MODE, atomic_write, read_json, write_json
+from colorlib.core.io import NEW_FILE_MODE, atomic_write, read_json, write_json
 
 
 def test_atomic_write_replaces_the_file_with_normal_permissions(tmp_path: Path) -> None:

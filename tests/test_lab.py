@@ -1,11 +1,11 @@
-"""colorlib.lab: LAB conversion, normalization, OpenCV agreement and the VGG16 input made from L."""
+"""colorlib.color.lab: LAB conversion, normalization, OpenCV agreement and the VGG16 input made from L."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from colorlib import lab
+from colorlib.color import lab
 
 #: 2^24 colours laid out as one 4096×4096 image.
 GAMUT_SIDE = 4096

@@ -1,50 +1,150 @@
-"""The package's shape: one concern per module, and no import cycles between them."""
+"""The package's shape: folders that name the parts, imports that go one way down the layers, no cycles."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "colorlib"
 
+#: colorlib's parts, bottom layer first. A module may import its own part and the parts below it,
+#: never one above (docs/layout.md says what each holds).
+LAYERS = (
+    "core",
+    "color",
+    "losses",
+    "archs",
+    "data",
+    "training",
+    "colorize",
+    "evaluation",
+    "reports",
+    "workflow",
+    "cli",
+)
+#: The done-when numbers of the layout (issue 16).
+MAX_TOP_LEVEL_ENTRIES = 12
+MAX_MODULE_LINES = 400
 
-def colorlib_imports(path: Path) -> set[str]:
-    """The colorlib modules a module imports, at the top or inside functions."""
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    """``colorlib/data/images.py`` -> ``"colorlib.data.images"``; a package's ``__init__`` is the package."""
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def colorlib_imports(path: Path, known: set[str]) -> set[str]:
+    """The colorlib modules (among ``known``) a module imports, at the top or inside functions."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module == "colorlib":
-            found |= {alias.name for alias in node.names if alias.name != "__version__"}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("colorlib."):
-            found.add(node.module.split(".")[1])
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("colorlib"):
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in known else node.module)
         elif isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("colorlib.")}
-    return found - {path.stem}
+            found |= {alias.name for alias in node.names if alias.name.startswith("colorlib")}
+    return found
 
 
-def test_no_module_imports_itself_back_through_others():
-    graph = {path.stem: colorlib_imports(path) for path in PACKAGE.glob("*.py")}
-    cycles = []
+def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """``{module: the colorlib modules it imports}`` over every module of ``package``."""
+    paths = {module_name(path, package): path for path in package.rglob("*.py")}
+    known = set(paths)
+    return {name: colorlib_imports(path, known) - {name} for name, path in paths.items()}
+
+
+def part(module: str) -> str | None:
+    """The top-level part of ``colorlib.PART.x``; None for the package root."""
+    pieces = module.split(".")
+    return pieces[1] if len(pieces) > 1 else None
+
+
+def upward_imports(graph: dict[str, set[str]], layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """``"a -> b"`` for every import of a module from a layer above its own."""
+    rank = {name: index for index, name in enumerate(layers)}
+    found = []
+    for module, imported in graph.items():
+        for target in imported:
+            source_part, target_part = part(module), part(target)
+            if target_part is None or source_part == target_part:
+                continue
+            if source_part is None or rank[target_part] > rank[source_part]:
+                found.append(f"{module} -> {target}")
+    return sorted(found)
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import cycle, as the modules along it (a package importing its own submodules is no cycle)."""
+    found = []
 
     def visit(module: str, trail: list[str]) -> None:
         for imported in sorted(graph.get(module, ())):
             if imported in trail:
-                cycles.append([*trail[trail.index(imported) :], imported])
-            elif imported in graph:
+                found.append([*trail[trail.index(imported) :], imported])
+            elif imported in graph and not imported.startswith(module + "."):
                 visit(imported, [*trail, imported])
 
     for module in graph:
         visit(module, [module])
-    assert cycles == [], cycles
+    return found
 
 
-def test_the_cycle_check_can_fail(tmp_path):
-    (tmp_path / "a.py").write_text("from colorlib import b\n")
-    assert colorlib_imports(tmp_path / "a.py") == {"b"}
+def test_every_part_has_a_layer():
+    folders = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").is_file()}
+    assert folders == set(LAYERS)
+
+
+def test_no_module_imports_from_a_layer_above():
+    assert upward_imports(import_graph()) == []
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_the_top_level_stays_small_and_modules_short():
+    entries = [path.name for path in PACKAGE.iterdir() if path.name != "__pycache__"]
+    assert len(entries) <= MAX_TOP_LEVEL_ENTRIES, sorted(entries)
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+@pytest.fixture
+def toy_package(tmp_path: Path) -> Path:
+    """colorlib-shaped: ``colorlib/core/base.py`` and ``colorlib/cli/__init__.py``."""
+    package = tmp_path / "colorlib"
+    for folder in ("core", "cli"):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "cli" / "__init__.py").write_text("from colorlib.core import base\n")
+    (package / "core" / "base.py").write_text("")
+    return package
+
+
+def test_the_layer_check_fails_on_an_upward_import(toy_package: Path):
+    assert upward_imports(import_graph(toy_package), ("core", "cli")) == []
+    (toy_package / "core" / "base.py").write_text("def late():\n    from colorlib import cli\n")
+    graph = import_graph(toy_package)
+    assert upward_imports(graph, ("core", "cli")) == ["colorlib.core.base -> colorlib.cli"]
+    assert cycles(graph)[0][0] in ("colorlib.cli", "colorlib.core.base")
+
+
+def test_the_cycle_check_fails_within_a_layer(toy_package: Path):
+    (toy_package / "core" / "other.py").write_text("from colorlib.core.base import x\n")
+    (toy_package / "core" / "base.py").write_text("from colorlib.core import other\n")
+    assert cycles(import_graph(toy_package)) != []
 
 
 def test_library_modules_neither_exit_nor_parse_arguments():
-    for path in PACKAGE.glob("*.py"):
-        if path.stem in ("cli", "__main__"):
+    for path in PACKAGE.rglob("*.py"):
+        if part(module_name(path)) == "cli":
             continue
         source = path.read_text()
         assert "sys.exit" not in source and "argparse" not in source, path.name

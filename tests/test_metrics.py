@@ -1,4 +1,4 @@
-"""colorlib.metrics: values worked out by hand on tiny images, and the folder protocol."""
+"""colorlib.evaluation.metrics: values worked out by hand on tiny images, and the folder protocol."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import cli, metrics
-from colorlib.config import PIXEL_MAX
-from colorlib.lab import lab_to_rgb_fast, rgb_to_lab_fast
+from colorlib import cli
+from colorlib.color.lab import lab_to_rgb_fast, rgb_to_lab_fast
+from colorlib.core.config import PIXEL_MAX
+from colorlib.evaluation import metrics
 
 
 def _colour_image(seed: int = 0, size: int = 32) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""colorlib.models: encoder, decoder, full model, weights files and the offline error message."""
+"""colorlib.archs (colorizer, VGG16, seed decoder): encoder, decoder, full model, weights files,
+and the offline error message."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 from keras.applications import vgg16
 
-from colorlib import config, models, training
+from colorlib.archs import colorizer_arch, seed_arch, vgg16_arch
+from colorlib.core import config
+from colorlib.training import fitting
 
 #: Side of the images in these tests (the ``small_colorizer`` fixture uses the same).
 SMALL_IMAGE_SIZE = 64
@@ -18,7 +21,7 @@ SMALL_IMAGE_SIZE = 64
 @pytest.fixture(scope="module")
 def encoder_256() -> keras.Model:
     """The encoder at the original project's 256×256 input, random weights (never run)."""
-    return models.build_encoder(None, 256)
+    return colorizer_arch.build_encoder(None, 256)
 
 
 def test_default_encoder_is_19_frozen_vgg16_layers_giving_8x8x512(encoder_256) -> None:
@@ -32,7 +35,7 @@ def test_default_encoder_is_19_frozen_vgg16_layers_giving_8x8x512(encoder_256) -
 
 
 def test_default_decoder_gives_256x256x2_in_tanh_range() -> None:
-    decoder = models.build_decoder(256)
+    decoder = seed_arch.build_decoder(256)
     assert decoder.input_shape == (None, 8, 8, 512)
     assert decoder.output_shape == (None, 256, 256, 2)
     # Large features drive the tanh into saturation: outputs must still stay in [-1, 1].
@@ -43,7 +46,7 @@ def test_default_decoder_gives_256x256x2_in_tanh_range() -> None:
 
 
 def test_default_colorizer_maps_l_256_to_ab_256(encoder_256) -> None:
-    model = models.build_colorizer(encoder_256, models.build_decoder(256))
+    model = colorizer_arch.build_colorizer(encoder_256, seed_arch.build_decoder(256))
     assert model.input_shape == (None, 256, 256, 1)
     assert model.output_shape == (None, 256, 256, 2)
 
@@ -65,7 +68,7 @@ def test_colorizer_is_compiled_with_mse_and_adam_2e_4(small_colorizer) -> None:
 
 
 def test_only_the_decoder_trains(small_colorizer) -> None:
-    encoder, decoder = models.split_colorizer(small_colorizer)
+    encoder, decoder = colorizer_arch.split_colorizer(small_colorizer)
     assert len(encoder.trainable_weights) == 0
     assert len(small_colorizer.trainable_weights) == len(decoder.trainable_weights) > 0
 
@@ -73,14 +76,14 @@ def test_only_the_decoder_trains(small_colorizer) -> None:
 def test_split_colorizer_refuses_other_models() -> None:
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="build_colorizer"):
-        models.split_colorizer(other)
+        colorizer_arch.split_colorizer(other)
 
 
 def test_gray_to_vgg_input_layer_matches_keras_preprocess_input() -> None:
 
     l_norm = np.random.default_rng(2).random((2, 8, 8, 1), dtype=np.float32)
     l_norm[0, 0, 0, 0] = 0.5
-    got = keras.ops.convert_to_numpy(models.GrayToVGGInput()(l_norm))
+    got = keras.ops.convert_to_numpy(vgg16_arch.GrayToVGGInput()(l_norm))
     expected = vgg16.preprocess_input(np.repeat(l_norm * 255.0, 3, axis=-1))
     assert got.shape == (2, 8, 8, 3)
     np.testing.assert_allclose(got, expected, atol=1e-4)
@@ -90,24 +93,26 @@ def test_gray_to_vgg_input_layer_matches_keras_preprocess_input() -> None:
 @pytest.mark.parametrize("size", [0, 48, 100])
 def test_image_size_must_be_a_multiple_of_32(size: int) -> None:
     with pytest.raises(ValueError, match="multiple of 32"):
-        models.build_decoder(size)
+        seed_arch.build_decoder(size)
 
 
 def test_missing_weights_file_is_a_clear_file_not_found(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_vgg16.h5"
     with pytest.raises(FileNotFoundError, match="No encoder weights file") as error:
-        models.build_encoder(missing, SMALL_IMAGE_SIZE)
+        colorizer_arch.build_encoder(missing, SMALL_IMAGE_SIZE)
     assert str(missing) in str(error.value)
 
 
 def test_encoder_from_a_weights_file_reproduces_the_features(tmp_path: Path) -> None:
     keras.utils.set_random_seed(7)
-    vgg = models.build_vgg16(None, SMALL_IMAGE_SIZE)
+    vgg = vgg16_arch.build_vgg16(None, SMALL_IMAGE_SIZE)
     weights_path = tmp_path / "vgg16.weights.h5"
     vgg.save_weights(weights_path)
 
-    encoder = models.build_encoder(weights_path, SMALL_IMAGE_SIZE)
-    assert models.weights_fingerprint(encoder.get_layer("vgg16")) == models.weights_fingerprint(vgg)
+    encoder = colorizer_arch.build_encoder(weights_path, SMALL_IMAGE_SIZE)
+    assert colorizer_arch.weights_fingerprint(
+        encoder.get_layer("vgg16")
+    ) == colorizer_arch.weights_fingerprint(vgg)
     l_norm = np.random.default_rng(3).random((2, SMALL_IMAGE_SIZE, SMALL_IMAGE_SIZE, 1))
     l_norm = l_norm.astype(np.float32)
     expected = vgg.predict(vgg16.preprocess_input(np.repeat(l_norm * 255.0, 3, axis=-1)), verbose=0)
@@ -115,8 +120,8 @@ def test_encoder_from_a_weights_file_reproduces_the_features(tmp_path: Path) -> 
     assert features.shape == (2, 2, 2, 512)
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)
 
-    other = models.build_encoder(None, SMALL_IMAGE_SIZE)
-    assert models.weights_fingerprint(other) != models.weights_fingerprint(encoder)
+    other = colorizer_arch.build_encoder(None, SMALL_IMAGE_SIZE)
+    assert colorizer_arch.weights_fingerprint(other) != colorizer_arch.weights_fingerprint(encoder)
 
 
 @pytest.fixture
@@ -147,12 +152,12 @@ def offline_keras(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 
 
 def test_keras_models_dir_follows_keras_home(offline_keras) -> None:
-    assert models.keras_models_dir() == offline_keras["home"] / "models"
+    assert config.keras_models_dir() == offline_keras["home"] / "models"
 
 
 def test_offline_imagenet_weights_error_says_what_file_to_get_and_where(offline_keras) -> None:
-    with pytest.raises(models.WeightsUnavailableError) as error:
-        models.build_encoder("imagenet", SMALL_IMAGE_SIZE)
+    with pytest.raises(vgg16_arch.WeightsUnavailableError) as error:
+        colorizer_arch.build_encoder("imagenet", SMALL_IMAGE_SIZE)
     assert isinstance(error.value, FileNotFoundError)
     message = str(error.value)
     folder = offline_keras["home"] / "models"
@@ -173,36 +178,36 @@ def test_offline_imagenet_weights_error_says_what_file_to_get_and_where(offline_
 def test_offline_error_names_a_bad_cached_copy(offline_keras) -> None:
     folder = offline_keras["home"] / "models"
     folder.mkdir()
-    (folder / models.VGG16_WEIGHTS_FILE).write_bytes(b"not the weights")
-    with pytest.raises(models.WeightsUnavailableError, match="checksum"):
-        models.build_vgg16("imagenet", SMALL_IMAGE_SIZE)
+    (folder / vgg16_arch.VGG16_WEIGHTS_FILE).write_bytes(b"not the weights")
+    with pytest.raises(vgg16_arch.WeightsUnavailableError, match="checksum"):
+        vgg16_arch.build_vgg16("imagenet", SMALL_IMAGE_SIZE)
 
 
 def test_saved_colorizer_loads_back_with_the_same_predictions(small_colorizer, tmp_path) -> None:
     path = tmp_path / "colorizer.keras"
     small_colorizer.save(path)
-    loaded = models.load_model(path)
+    loaded = colorizer_arch.load_model(path)
     l_norm = np.full((1, SMALL_IMAGE_SIZE, SMALL_IMAGE_SIZE, 1), 0.4, dtype=np.float32)
     np.testing.assert_allclose(
         loaded.predict(l_norm, verbose=0), small_colorizer.predict(l_norm, verbose=0), atol=1e-5
     )
     with pytest.raises(FileNotFoundError, match="Train one first"):
-        models.load_model(tmp_path / "missing.keras")
+        colorizer_arch.load_model(tmp_path / "missing.keras")
 
 
 def test_the_encoder_parameter_builds_either_encoder_and_a_matching_decoder(tmp_path: Path) -> None:
-    assert list(models.ENCODERS) == list(config.ENCODER_NAMES) == ["vgg16", "efficientnet_lite0"]
+    assert list(colorizer_arch.ENCODERS) == list(config.ENCODER_NAMES) == ["vgg16", "efficientnet_lite0"]
     l_norm = np.random.default_rng(4).random((2, SMALL_IMAGE_SIZE, SMALL_IMAGE_SIZE, 1), dtype=np.float32)
-    for name, channels in models.ENCODERS.items():
-        encoder = models.build_encoder(None, SMALL_IMAGE_SIZE, name)
+    for name, channels in colorizer_arch.ENCODERS.items():
+        encoder = colorizer_arch.build_encoder(None, SMALL_IMAGE_SIZE, name)
         assert encoder.output_shape == (None, 2, 2, channels)
-        assert models.backbone(encoder).name == {"vgg16": "vgg16"}.get(name, "efficientnet_lite0")
-        decoder = models.build_decoder(SMALL_IMAGE_SIZE, channels=encoder.output_shape[-1])
-        colorizer = models.build_colorizer(encoder, decoder)
-        path = training.save_model(colorizer, tmp_path / f"{name}.keras")
-        reloaded = models.load_model(path)  # Lite0's input layer is registered for loading
+        assert colorizer_arch.backbone(encoder).name == {"vgg16": "vgg16"}.get(name, "efficientnet_lite0")
+        decoder = seed_arch.build_decoder(SMALL_IMAGE_SIZE, channels=encoder.output_shape[-1])
+        colorizer = colorizer_arch.build_colorizer(encoder, decoder)
+        path = fitting.save_model(colorizer, tmp_path / f"{name}.keras")
+        reloaded = colorizer_arch.load_model(path)  # Lite0's input layer is registered for loading
         np.testing.assert_allclose(reloaded.predict(l_norm, verbose=0), colorizer.predict(l_norm, verbose=0))
     with pytest.raises(ValueError, match="Unknown encoder 'resnet'"):
-        models.build_encoder(None, SMALL_IMAGE_SIZE, "resnet")
+        colorizer_arch.build_encoder(None, SMALL_IMAGE_SIZE, "resnet")
     with pytest.raises(ValueError, match=r"'imagenet'.*or None"):
-        models.build_encoder(str(tmp_path / "vgg16.h5"), SMALL_IMAGE_SIZE, "efficientnet_lite0")
+        colorizer_arch.build_encoder(str(tmp_path / "vgg16.h5"), SMALL_IMAGE_SIZE, "efficientnet_lite0")

@@ -38,8 +38,9 @@ import pytest
 import yaml
 from nbformat import v4
 
-from colorlib import chain, htmlreport
-from colorlib.params import PARAMS_ENV
+from colorlib.core.params import PARAMS_ENV
+from colorlib.reports import htmlreport
+from colorlib.workflow import chain, runindex
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -275,7 +276,7 @@ def test_pipeline_writes_self_contained_reports_and_resumes(tmp_path, monkeypatc
             name
         )
         assert reader.count("Parameters of this run") == 1, name
-    index = (report_dir / htmlreport.INDEX_FILE).read_text()
+    index = (report_dir / runindex.INDEX_FILE).read_text()
     assert len(htmlcheck.slider_ids(index)) == 2 and "Headline numbers" in index  # the 2 test photos
     assert htmlcheck.count_embedded_figures(index) == 1 and htmlcheck.external_resources(index) == []
 

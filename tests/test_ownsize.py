@@ -1,4 +1,4 @@
-"""Predicting ab at a photo's own size (colorlib.ownsize, colorize --own-size)."""
+"""Predicting ab at a photo's own size (colorlib.colorize.ownsize, colorize --own-size)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from colorlib import cli, fullres, models, ownsize, unet
-from colorlib.encoders import build_lite0_encoder
+from colorlib import cli
+from colorlib.archs import colorizer_arch, unet_arch
+from colorlib.archs.lite0_arch import build_lite0_encoder
+from colorlib.colorize import fullres, ownsize
 
 SMALL = 64
 
@@ -23,10 +25,10 @@ def _perturbed(model: keras.Model) -> keras.Model:
 
 def _lite0_unet_colorizer(size: int, attention: bool) -> keras.Model:
     encoder = build_lite0_encoder(None, size)
-    decoder = unet.build_unet(
-        size, unet.feature_channels(models.multiscale_encoder(encoder)), attention=attention
+    decoder = unet_arch.build_unet(
+        size, unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder)), attention=attention
     )
-    return models.build_colorizer(encoder, decoder)
+    return colorizer_arch.build_colorizer(encoder, decoder)
 
 
 @pytest.mark.parametrize(("height", "width", "expected"), [(512, 768, (512, 768)), (321, 481, (320, 480))])

@@ -1,4 +1,4 @@
-"""colorlib.params: the original project's defaults, strict names, YAML files and $COLORLIB_PARAMS."""
+"""colorlib.core.params: the original project's defaults, strict names, YAML files and $COLORLIB_PARAMS."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from colorlib import params
-from colorlib.config import project_root
-from colorlib.params import Params, load_params, params_from_dict
+from colorlib.core import params
+from colorlib.core.config import project_root
+from colorlib.core.params import Params, load_params, params_from_dict
 
 PARAMS_DIR = project_root() / "params"
 
@@ -82,17 +82,18 @@ def test_a_notebook_override_beats_the_file(tmp_path, monkeypatch) -> None:
 
 def test_a_command_line_flag_beats_the_file(tmp_path, monkeypatch) -> None:
     from colorlib import cli
+    from colorlib.cli import commands
 
     monkeypatch.delenv(params.PARAMS_ENV, raising=False)
     path = _file(tmp_path, "run_name: mine\nepochs: 3\nbatch_size: 4\nencoder_weights: imagenet\n")
     parser = cli.build_parser()
     args = parser.parse_args(["train", "--params", str(path), "--epochs", "9", "--encoder-weights", "none"])
-    loaded = cli._params_from_args(args)
+    loaded = commands._params_from_args(args)
     assert (loaded.epochs, loaded.encoder_weights) == (9, None)  # flags
     assert (loaded.run_name, loaded.batch_size) == ("mine", 4)  # the file
     assert loaded.seed == Params().seed  # the default
     monkeypatch.setenv(params.PARAMS_ENV, str(path))  # flags beat $COLORLIB_PARAMS too
-    assert cli._params_from_args(parser.parse_args(["train", "--epochs", "9"])).epochs == 9
+    assert commands._params_from_args(parser.parse_args(["train", "--epochs", "9"])).epochs == 9
 
 
 def test_every_parameter_is_declared_once_with_a_doc_and_a_flag() -> None:
@@ -110,7 +111,7 @@ def test_every_parameter_is_declared_once_with_a_doc_and_a_flag() -> None:
 
 
 def test_the_report_table_shows_every_parameter_once_and_marks_changes() -> None:
-    from colorlib import summaries
+    from colorlib.reports import summaries
 
     table = summaries.params_table(Params(epochs=3))
     for name in params.param_docs():

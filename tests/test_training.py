@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorlib import lab, metrics, training
-from colorlib.config import SEED
+from colorlib.color import lab
+from colorlib.core.config import SEED
+from colorlib.evaluation import metrics
+from colorlib.training import fitting
 
 SIZE = 64
 #: CIE (a, b) of the two texture classes: striped regions are red, dotted regions are blue.
@@ -53,12 +55,12 @@ def texture_dataset(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 def train_and_score(decoder, encoder, train, validation, test_rgb, test_l, out_dir: Path, epochs: int = 25):
     """Train ``decoder`` on ``(inputs, ab)`` pairs; ``(result, model PSNR, gray PSNR)`` on the test photos."""
-    from colorlib import models
+    from colorlib.archs import colorizer_arch
 
-    result = training.train(
+    result = fitting.train(
         decoder, train, validation, out_dir / "model", epochs=epochs, batch_size=16, verbose=0
     )
-    colorizer = models.build_colorizer(encoder, result.model)
+    colorizer = colorizer_arch.build_colorizer(encoder, result.model)
     model_rgb = lab.merge_lab(test_l, colorizer.predict(test_l, verbose=0))
     truth = lab.to_uint8(test_rgb)
     scores = [
@@ -73,17 +75,18 @@ def test_short_training_from_random_encoder_beats_gray_baseline(tmp_path: Path) 
     """End to end through LAB, normalization and reconstruction: colour follows texture."""
     import keras
 
-    from colorlib import models
+    from colorlib import losses
+    from colorlib.archs import colorizer_arch, seed_arch
 
     keras.utils.set_random_seed(SEED)
-    encoder = models.build_encoder(None, SIZE)
+    encoder = colorizer_arch.build_encoder(None, SIZE)
     _, train_l, train_ab = texture_dataset(96, seed=1)
     _, val_l, val_ab = texture_dataset(16, seed=2)
     test_rgb, test_l, _ = texture_dataset(16, seed=3)
     train_features = encoder.predict(train_l, batch_size=32, verbose=0)
     val_features = encoder.predict(val_l, batch_size=32, verbose=0)
 
-    decoder = models.compile_model(models.build_decoder(SIZE), learning_rate=2e-3)
+    decoder = losses.compile_model(seed_arch.build_decoder(SIZE), learning_rate=2e-3)
     train, validation = (train_features, train_ab), (val_features, val_ab)
     result, model_psnr, gray_psnr = train_and_score(
         decoder, encoder, train, validation, test_rgb, test_l, tmp_path
@@ -97,10 +100,10 @@ def _tiny_model():
     import keras
     from keras import layers
 
-    from colorlib import models
+    from colorlib import losses
 
     inputs = keras.Input((4,))
-    return models.compile_model(keras.Model(inputs, layers.Dense(1)(inputs)), learning_rate=1e-2)
+    return losses.compile_model(keras.Model(inputs, layers.Dense(1)(inputs)), learning_rate=1e-2)
 
 
 def _tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -111,8 +114,8 @@ def _tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
 
 def test_backup_and_history_every_epoch(tmp_path: Path) -> None:
     data = _tiny_data()
-    result = training.train(_tiny_model(), data, data, tmp_path, epochs=3, batch_size=16, verbose=0)
-    metadata = training.read_metadata(tmp_path)
+    result = fitting.train(_tiny_model(), data, data, tmp_path, epochs=3, batch_size=16, verbose=0)
+    metadata = fitting.read_metadata(tmp_path)
     assert metadata["epoch"] == 3 and metadata["finished"]
     assert sorted(path.name for path in (tmp_path / "backup").iterdir()) == [
         "latest.weights.h5",
@@ -125,9 +128,9 @@ def test_backup_and_history_every_epoch(tmp_path: Path) -> None:
 
 def test_backup_restores_weights_and_optimizer_state(tmp_path: Path) -> None:
     data = _tiny_data()
-    first = training.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    first = fitting.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
     restored = _tiny_model()
-    again = training.train(restored, data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    again = fitting.train(restored, data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
     assert again.initial_epoch == 2
     for mine, theirs in zip(first.model.weights, restored.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
@@ -136,32 +139,30 @@ def test_backup_restores_weights_and_optimizer_state(tmp_path: Path) -> None:
 
 def test_finished_run_is_not_trained_again_and_more_epochs_continue(tmp_path: Path) -> None:
     data = _tiny_data()
-    training.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
-    again = training.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    fitting.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
+    again = fitting.train(_tiny_model(), data, data, tmp_path, epochs=2, batch_size=16, verbose=0)
     assert again.initial_epoch == 2 and again.epochs_completed == 2
-    longer = training.train(_tiny_model(), data, data, tmp_path, epochs=4, batch_size=16, verbose=0)
+    longer = fitting.train(_tiny_model(), data, data, tmp_path, epochs=4, batch_size=16, verbose=0)
     assert longer.initial_epoch == 2
     assert longer.history["epoch"] == [0.0, 1.0, 2.0, 3.0]
-    fresh = training.train(
-        _tiny_model(), data, data, tmp_path, epochs=1, batch_size=16, fresh=True, verbose=0
-    )
+    fresh = fitting.train(_tiny_model(), data, data, tmp_path, epochs=1, batch_size=16, fresh=True, verbose=0)
     assert fresh.initial_epoch == 0 and fresh.history["epoch"] == [0.0]
 
 
 def test_training_needs_a_validation_set(tmp_path: Path) -> None:
     data = _tiny_data()
     with pytest.raises(ValueError, match="validation"):
-        training.train(_tiny_model(), data, None, tmp_path, epochs=1)
+        fitting.train(_tiny_model(), data, None, tmp_path, epochs=1)
 
 
 def test_early_stopping_keeps_the_run_finished(tmp_path: Path) -> None:
     x, y = _tiny_data()
     noise = np.random.default_rng(1).normal(size=y.shape).astype("float32")
-    result = training.train(
+    result = fitting.train(
         _tiny_model(), (x, noise), (x, y), tmp_path, epochs=60, batch_size=16, patience=1, verbose=0
     )
     assert result.stopped_early and result.epochs_completed < 60
-    again = training.train(_tiny_model(), (x, noise), (x, y), tmp_path, epochs=60, patience=1, verbose=0)
+    again = fitting.train(_tiny_model(), (x, noise), (x, y), tmp_path, epochs=60, patience=1, verbose=0)
     assert again.epochs_completed == result.epochs_completed
 
 
@@ -184,7 +185,7 @@ TRAIN_SCRIPT = textwrap.dedent(
     model.compile(optimizer="adam", loss="mse")
     original_fit = model.fit
     model.fit = lambda *a, **k: original_fit(*a, **{**k, "callbacks": [*k["callbacks"], Slow()]})
-    result = training.train(model, (x, y), (x, y), out, epochs=epochs, batch_size=8, verbose=0)
+    result = fitting.train(model, (x, y), (x, y), out, epochs=epochs, batch_size=8, verbose=0)
     print("initial_epoch", result.initial_epoch, "completed", result.epochs_completed)
     """
 )
@@ -199,17 +200,17 @@ def test_run_killed_with_sigkill_resumes_from_last_backup(tmp_path: Path) -> Non
     process = subprocess.Popen([sys.executable, str(script), str(out), "40"], env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if training.finished_epochs(out) >= 2:
+        if fitting.finished_epochs(out) >= 2:
             break
         time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = training.finished_epochs(out)
+    killed_at = fitting.finished_epochs(out)
     assert 2 <= killed_at < 40
 
     finished = subprocess.run(
         [sys.executable, str(script), str(out), "40"], env=env, capture_output=True, text=True, check=True
     )
     assert f"initial_epoch {killed_at} completed 40" in finished.stdout
-    history = training.read_history(out / "history.csv")
+    history = fitting.read_history(out / "history.csv")
     assert history["epoch"] == [float(epoch) for epoch in range(40)]

@@ -13,8 +13,8 @@ import skimage.data
 from matplotlib.figure import Figure
 from PIL import Image
 
-from colorlib import charts, viz
-from colorlib.augment import view_params
+from colorlib.data.augment import view_params
+from colorlib.reports import charts, viz
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -223,7 +223,7 @@ def test_slider_embeds_three_jpegs_and_a_script_with_its_own_id(rgb):
     import base64
     import io
 
-    from colorlib import slider
+    from colorlib.reports import slider
 
     gray = rgb.mean(axis=-1).astype(np.uint8)
     html = slider.slider_html(gray, rgb, rgb / 255.0, title="astronaut\nauc 81.2")
@@ -246,7 +246,7 @@ def test_slider_photos_are_at_most_max_side_and_gray_is_one_channel():
     import base64
     import io
 
-    from colorlib import slider
+    from colorlib.reports import slider
 
     big = np.zeros((1200, 900, 3), np.uint8)
     big[..., 0] = 200
@@ -259,7 +259,7 @@ def test_slider_photos_are_at_most_max_side_and_gray_is_one_channel():
 
 
 def test_sliders_grid_has_unique_ids_and_says_what_it_leaves_out(rgb):
-    from colorlib import slider
+    from colorlib.reports import slider
 
     rows = [(rgb, rgb, None)] * 3
     html = slider.sliders_html(rows, titles=["a", "b", "c"], max_count=2)
@@ -274,7 +274,7 @@ def test_sliders_grid_has_unique_ids_and_says_what_it_leaves_out(rgb):
 
 
 def test_scored_sliders_load_only_the_photos_shown_and_show_their_scores(rgb, tmp_path):
-    from colorlib import slider
+    from colorlib.reports import slider
 
     photo = tmp_path / "astronaut.png"
     Image.fromarray(rgb).save(photo)

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib import baselines, steps, workflow
-from colorlib.params import Params
-from colorlib.workflow import encode
+from colorlib import workflow
+from colorlib.core import steps
+from colorlib.core.params import Params
+from colorlib.evaluation import baselines
+from colorlib.workflow import keys
 
 SIZE = 64
 
@@ -161,7 +163,7 @@ def test_a_unet_run_caches_skips_trains_and_colorizes(tmp_path: Path, attention:
     outputs = workflow.colorize_run(params, progress=False)
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
     seed_params = run_params(tmp_path, photos[0].parent, "unet", encoder="efficientnet_lite0")
-    assert encode.features_step(seed_params).key != encode.features_step(params).key
+    assert keys.features_step(seed_params).key != keys.features_step(params).key
 
 
 @pytest.mark.parametrize(("loss", "expected"), [("mse", "mse"), ("huber", "Huber"), ("gan", None)])

@@ -1,13 +1,13 @@
 """The steps of a run, shared by the ``colorlib`` command and notebooks 01-05.
 
 One module per stage, and this package gathers what the notebooks and the command call, so a
-cell reads ``workflow.prepare_dataset(params)``: :mod:`.runs` (the run folder and what every
-step shares), :mod:`.prepare` (01), :mod:`.encode` (02), :mod:`.train` (03) and
-:mod:`.evaluate` (04, 05).
+cell reads ``workflow.prepare_dataset(params)``: :mod:`.runs` (the run folder, its files and
+models read back), :mod:`.keys` (every step's key), :mod:`.prepare` (01), :mod:`.encode` (02),
+:mod:`.train` (03) and :mod:`.evaluate` (04, 05).
 
 Each step reads the artifacts of the one before from the run folder
 (``params.run_dir``) and writes its own atomically. Every step skips work the same
-way (:mod:`colorlib.steps`): its record holds a key, the hash of everything it depends
+way (:mod:`colorlib.core.steps`): its record holds a key, the hash of everything it depends
 on, and a step whose record has the current key is not done again. A change to any input
 redoes exactly the steps downstream of it: a new seed gives a new split, so new
 features, a new model, new outputs and a new mean-ab baseline; an edited photo gives
@@ -28,16 +28,10 @@ evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
 =====================  ===========================================  ==========
 """
 
-from colorlib.workflow.encode import (
-    ENCODER_BATCH_SIZE,
-    FEATURE_SPLITS,
-    build_run_encoder,
-    extract_run_features,
-    load_run_encoder,
-    training_datasets,
-)
+from colorlib.workflow.encode import ENCODER_BATCH_SIZE, build_run_encoder, extract_run_features
 from colorlib.workflow.evaluate import RunEvaluation, colorize_run, evaluate_run, training_mean_ab
-from colorlib.workflow.prepare import PreparedDataset, dataset_root, load_split, prepare_dataset
+from colorlib.workflow.keys import FEATURE_SPLITS, load_split
+from colorlib.workflow.prepare import PreparedDataset, dataset_root, prepare_dataset
 from colorlib.workflow.runs import (
     GAN_MODEL_FOLDER,
     GAN_SNAPSHOT_DIR,
@@ -45,15 +39,17 @@ from colorlib.workflow.runs import (
     NOTEBOOKS,
     RunPaths,
     generator_params,
+    load_run_encoder,
+    load_run_model,
     require,
     run_paths,
+    training_datasets,
     training_epochs,
 )
 from colorlib.workflow.train import (
     build_run_decoder,
     class_weights,
     generator,
-    load_run_model,
     new_decoder,
     pretrained_generator,
     run_loss,

@@ -6,17 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from colorlib import data, steps
-from colorlib.io import read_json
-from colorlib.params import Params
-from colorlib.workflow.prepare import load_split
-from colorlib.workflow.runs import run_paths
-from colorlib.workflow.train import load_run_model, model_key
+from colorlib.core import steps
+from colorlib.core.params import Params
+from colorlib.data import images
+from colorlib.workflow.keys import load_split, mean_ab_step, model_key
+from colorlib.workflow.runs import load_run_model, run_paths
 
 
 def _colorize_set(params: Params, inputs: list[str], out_dir: Path, progress: bool) -> list[Path]:
     """Colorize ``inputs`` into ``out_dir`` unless the same model already did."""
-    from colorlib import colorize
+    from colorlib.colorize import colorize
 
     step = steps.Step(
         out_dir / "step.json",
@@ -53,30 +52,19 @@ def colorize_run(params: Params, progress: bool = True) -> dict[str, list[Path]]
 class RunEvaluation:
     """Notebook 05's numbers: for each image set, each method's summary and per-image scores."""
 
-    #: ``tables[set_name][method] = summary`` with the keys of :data:`colorlib.metrics.SUMMARY_KEYS`.
+    #: ``tables[set_name][method] = summary`` with the keys of
+    #: :data:`colorlib.evaluation.metrics.SUMMARY_KEYS`.
     tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    #: ``results[set_name][method]``: the full :class:`colorlib.metrics.EvaluationResult`.
+    #: ``results[set_name][method]``: the full :class:`colorlib.evaluation.metrics.EvaluationResult`.
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     mean_ab: tuple[float, float] = (0.0, 0.0)
 
 
-def _mean_ab_step(params: Params) -> steps.Step:
-    """The mean-ab baseline depends on the split (so on the seed), the photos and the image size."""
-    train = load_split(params)["train"]
-    key = steps.key(
-        "mean_ab",
-        split=read_json(run_paths(params).dataset_json)["key"],
-        photos=steps.file_stamps(train),
-        image_size=params.image_size,
-    )
-    return steps.Step(run_paths(params).metrics_dir / "mean_ab.json", key)
-
-
 def training_mean_ab(params: Params, progress: bool = True) -> tuple[float, float]:
     """Mean CIE (a, b) of the training photos (the mean-ab baseline), cached in ``metrics/``."""
-    from colorlib import baselines
+    from colorlib.evaluation import baselines
 
-    step = _mean_ab_step(params)
+    step = mean_ab_step(params)
     done = step.result()
     if done is not None:
         return tuple(done["mean_ab"])
@@ -93,7 +81,7 @@ def _score_set(
     mean_ab: tuple[float, float],
     progress: bool,
 ) -> dict[str, Any]:
-    from colorlib import baselines, metrics
+    from colorlib.evaluation import baselines, metrics
 
     results = {"model": metrics.evaluate(truths, predictions, progress=progress)}
     out_root = run_paths(params).outputs_dir / "baselines" / set_name
@@ -113,7 +101,7 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     Writes ``metrics/summary.json`` (the step record) and per-image CSV files; scores of
     the same predictions are read back from them.
     """
-    from colorlib import metrics
+    from colorlib.evaluation import metrics
 
     paths = run_paths(params)
     split = load_split(params)
@@ -121,7 +109,7 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     evaluation = RunEvaluation(mean_ab=training_mean_ab(params, progress=progress))
     sets = {"test": (split["test"], outputs["test"])}
     for bench_dir in params.benchmarks:
-        truths = [str(path) for path in data.list_images(bench_dir)]
+        truths = [str(path) for path in images.list_images(bench_dir)]
         out_dir = paths.outputs_dir / "benchmark" / bench_dir.name
         sets[bench_dir.name] = (truths, _colorize_set(params, truths, out_dir, progress))
     step = steps.Step(
@@ -129,7 +117,7 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
         steps.key(
             "evaluation",
             model=model_key(params),
-            mean_ab=_mean_ab_step(params).key,
+            mean_ab=mean_ab_step(params).key,
             sets={name: steps.file_stamps([*truths, *preds]) for name, (truths, preds) in sets.items()},
         ),
     )

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from colorlib import data, steps
-from colorlib.io import read_json, write_json
-from colorlib.params import Params
-from colorlib.workflow.runs import NOTEBOOKS, require, run_paths
+from colorlib.core.io import read_json, write_json
+from colorlib.core.params import Params
+from colorlib.data import images
+from colorlib.workflow.keys import split_step
+from colorlib.workflow.runs import run_paths
 
 
 @dataclass
 class PreparedDataset:
     """The outcome of notebook 01: the dataset, its split and what was left out."""
 
-    dataset: data.Dataset
+    dataset: images.Dataset
     split: dict[str, list[str]]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     grayscale_in_color: list[str] = field(default_factory=list)
@@ -40,24 +41,10 @@ class PreparedDataset:
 def dataset_root(params: Params) -> Path:
     """The dataset folder of a run: ``params.dataset``, or the demo dataset (built on first use)."""
     if params.dataset is None:
-        from colorlib import demo
+        from colorlib.data import demo
 
         return demo.build_demo_dataset(params.data_path / "demo")
     return params.resolve(params.dataset)
-
-
-def _split_step(params: Params, root: Path, names: list[str]) -> steps.Step:
-    """The split depends on the file names and the split settings, not on the pixels."""
-    key = steps.key(
-        "dataset",
-        root=str(root),
-        files=names,
-        limit=params.limit,
-        seed=params.seed,
-        validation_fraction=params.validation_fraction,
-        test_fraction=params.test_fraction,
-    )
-    return steps.Step(run_paths(params).dataset_json, key)
 
 
 def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
@@ -67,12 +54,12 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
     out of training. Writes ``dataset.json`` (the step record) and ``split.json``; when
     they exist for the same file names and split settings, they are read back instead.
     """
-    from colorlib import inputs
+    from colorlib.data import inputs
 
     paths = run_paths(params)
     root = dataset_root(params)
-    dataset = data.find_dataset(root)
-    step = _split_step(params, root, [str(path) for path in [*dataset.color_files, *dataset.gray_files]])
+    dataset = images.find_dataset(root)
+    step = split_step(params, root, [str(path) for path in [*dataset.color_files, *dataset.gray_files]])
     recorded = step.result()
     if recorded is not None and paths.split_json.is_file():
         return PreparedDataset(
@@ -95,7 +82,7 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
             f"Only {len(colour)} readable colour photos in {root}; a run needs at least 3 "
             "(train, validation and test)."
         )
-    split = data.split_files(colour, params.validation_fraction, params.test_fraction, params.seed)
+    split = images.split_files(colour, params.validation_fraction, params.test_fraction, params.seed)
     # In class 1 every readable photo is colorized, whether or not it carries a tint.
     split["gray"] = sorted(str(path) for path in [*gray_ok, *map(Path, gray_report.grayscale)])
     skipped = report.skipped + gray_report.skipped
@@ -111,8 +98,3 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
         }
     )
     return PreparedDataset(dataset, split, skipped, report.grayscale)
-
-
-def load_split(params: Params) -> dict[str, list[str]]:
-    """The split written by notebook 01."""
-    return read_json(require(run_paths(params).split_json, NOTEBOOKS["dataset"]))

@@ -11,9 +11,9 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from colorlib import steps
-from colorlib.config import GAN_LOSS
-from colorlib.params import Params
+from colorlib.core import steps
+from colorlib.core.config import GAN_LOSS
+from colorlib.core.params import Params
 
 NOTEBOOKS = {
     "dataset": "01_preprocessing",
@@ -31,7 +31,8 @@ MODEL_FOLDER = "model"
 GAN_MODEL_FOLDER = "model-gan"
 
 
-#: Its generator after each adversarial epoch (:class:`colorlib.gan.GeneratorSnapshots`), in model-gan/.
+#: Its generator after each adversarial epoch (:class:`colorlib.training.gan.GeneratorSnapshots`),
+#: in model-gan/.
 GAN_SNAPSHOT_DIR = "epochs"
 
 
@@ -121,3 +122,33 @@ def upstream_key(step: steps.Step, notebook: str) -> str:
             "the whole chain with `make pipeline`), with the same parameters."
         )
     return step.key
+
+
+def load_run_encoder(params: Params):
+    """The encoder saved by notebook 02."""
+    from colorlib.archs import colorizer_arch
+
+    paths = run_paths(params)
+    require(paths.encoder_weights, NOTEBOOKS["encoder"])
+    encoder = colorizer_arch.build_encoder(None, params.image_size, params.encoder)
+    encoder.load_weights(paths.encoder_weights)
+    return encoder
+
+
+def training_datasets(params: Params) -> tuple:
+    """``(train, validation)``: batches of (cached features, ab) for ``model.fit`` (notebook 03).
+
+    Each is a :class:`colorlib.data.featuredata.FeatureDataset`; the training one is shuffled.
+    """
+    from colorlib.data import featuredata
+
+    features_dir = require(run_paths(params).features_dir, NOTEBOOKS["features"])
+    datasets = featuredata.run_datasets(features_dir, params.batch_size, params.seed)
+    return datasets["train"], datasets["validation"]
+
+
+def load_run_model(params: Params):
+    """The trained colorizer saved by notebook 03 (L -> ab, encoder and decoder together)."""
+    from colorlib.archs import colorizer_arch
+
+    return colorizer_arch.load_model(require(run_paths(params).colorizer, NOTEBOOKS["model"]))

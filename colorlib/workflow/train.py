@@ -10,62 +10,18 @@ import shutil
 
 import numpy as np
 
-from colorlib import steps
-from colorlib.config import GAN_LOSS
-from colorlib.params import Params
-from colorlib.workflow.encode import decoder_key_inputs, features_step, load_run_encoder, training_datasets
+from colorlib.core.config import GAN_LOSS
+from colorlib.core.params import Params
+from colorlib.workflow.keys import class_weights_step, training_steps
 from colorlib.workflow.runs import (
     GAN_SNAPSHOT_DIR,
-    NOTEBOOKS,
     generator_params,
-    require,
+    load_run_encoder,
+    load_run_model,
     run_paths,
+    training_datasets,
     training_epochs,
-    upstream_key,
 )
-
-
-def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
-    """Two keys: the backup's (settings a checkpoint depends on) and the finished model's.
-
-    Epochs and patience may change between sessions: more epochs continue the backup.
-    """
-    paths = run_paths(params)
-    if params.loss == GAN_LOSS:
-        return _gan_steps(params)
-    settings = {
-        "features": upstream_key(features_step(params), NOTEBOOKS["features"]),
-        "image_size": params.image_size,
-        "batch_size": params.batch_size,
-        "learning_rate": params.learning_rate,
-        "seed": params.seed,
-        "strategy": params.strategy,
-        **decoder_key_inputs(params, "decoder", "attention"),
-        **({"loss": params.loss} if params.loss != "mse" else {}),  # mse runs keep their keys
-    }
-    backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
-    finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
-    return backup, steps.Step(paths.model_dir / "step.json", finished)
-
-
-def _gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
-    """``loss: gan``: keyed on the finished generator (so on its features and settings) and the GAN's."""
-    from colorlib import gan
-
-    settings = {
-        "generator": upstream_key(training_steps(generator_params(params))[1], NOTEBOOKS["model"]),
-        "loss": GAN_LOSS,
-        "batch_size": params.batch_size,
-        "learning_rate": params.learning_rate,
-        "seed": params.seed,
-        "strategy": params.strategy,
-        "l1_weight": gan.L1_WEIGHT,
-        "discriminator": list(gan.DISCRIMINATOR_FILTERS),
-    }
-    model_dir = run_paths(params).model_dir
-    backup = steps.Step(model_dir / "backup.step.json", steps.key("gan_backup", **settings))
-    finished = steps.key("gan_training", **settings, epochs=params.gan_epochs, patience=params.patience)
-    return backup, steps.Step(model_dir / "step.json", finished)
 
 
 def training_callbacks(params: Params, fresh: bool = False) -> list:
@@ -74,46 +30,40 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
     A backup made with other settings (features, batch, learning rate, seed) is cleared
     first, as with ``fresh``: training then starts over.
     """
-    from colorlib import training
+    from colorlib.training import fitting
 
     if params.loss == GAN_LOSS:
         pretrained_generator(params)
     backup, _ = training_steps(params)
     model_dir = run_paths(params).model_dir
     if fresh or not backup.done():
-        if training.finished_epochs(model_dir) and not fresh:
+        if fitting.finished_epochs(model_dir) and not fresh:
             print(f"The training settings changed since the backup in {model_dir}; starting over.")
-        training.clear(model_dir)
+        fitting.clear(model_dir)
         shutil.rmtree(model_dir / GAN_SNAPSHOT_DIR, ignore_errors=True)  # loss: gan's epoch snapshots
         run_paths(params).colorizer.unlink(missing_ok=True)
         backup.finish({})
-    finished, epochs = training.finished_epochs(model_dir), training_epochs(params)
+    finished, epochs = fitting.finished_epochs(model_dir), training_epochs(params)
     if 0 < finished < epochs:
         print(f"Resuming from the backup after epoch {finished} of {epochs}.")
-    chosen = training.callbacks(model_dir, params.patience)
+    chosen = fitting.callbacks(model_dir, params.patience)
     if params.loss == GAN_LOSS:
-        from colorlib import gan
+        from colorlib.training import gan
 
         chosen.insert(-1, gan.GeneratorSnapshots(model_dir / GAN_SNAPSHOT_DIR))  # the backup stays last
     return chosen
-
-
-def _class_weights_step(params: Params) -> steps.Step:
-    """The rebalancing weights depend on the cached training ab, so on the features step."""
-    key = steps.key("class_weights", features=upstream_key(features_step(params), NOTEBOOKS["features"]))
-    return steps.Step(run_paths(params).class_weights, key)
 
 
 def class_weights(params: Params) -> np.ndarray:
     """``loss: classification``: the class rebalancing weights, float64 ``(Q,)``, of the run.
 
     Computed once from the cached ab of the training split
-    (:func:`colorlib.colorclasses.training_weights`) and saved in ``model/class_weights.json``
+    (:func:`colorlib.color.colorclasses.training_weights`) and saved in ``model/class_weights.json``
     with the bin counts; read back while the features are the same.
     """
-    from colorlib import colorclasses
+    from colorlib.color import colorclasses
 
-    step = _class_weights_step(params)
+    step = class_weights_step(params)
     done = step.result()
     if done is not None:
         return np.asarray(done["weights"], dtype=np.float64)
@@ -130,14 +80,15 @@ def build_run_decoder(params: Params):
     """The run's decoder, not compiled yet (notebook 03 compiles it with :func:`run_optimizer`
     and :func:`run_loss`; build and compile it in :func:`strategy_scope`).
 
-    ``decoder: seed``: :func:`colorlib.models.build_decoder`. ``decoder: unet``:
-    :func:`colorlib.unet.build_unet`, its inputs standardized with the per-channel
+    ``decoder: seed``: :func:`colorlib.archs.seed_arch.build_decoder`. ``decoder: unet``:
+    :func:`colorlib.archs.unet_arch.build_unet`, its inputs standardized with the per-channel
     statistics of the run's cached training features (so extract them first).
     ``loss: classification``: the decoder gives ab-bin logits at S/4; otherwise ab.
-    ``loss: gan``: a :class:`colorlib.gan.GANTrainer` (fit it for ``gan_epochs``) around the
+    ``loss: gan``: a :class:`colorlib.training.gan.GANTrainer` (fit it for ``gan_epochs``) around the
     trained generator of :func:`pretrained_generator` and a new PatchGAN discriminator.
     """
-    from colorlib import colorclasses, models, unet
+    from colorlib.archs import colorizer_arch, seed_arch, unet_arch
+    from colorlib.color import colorclasses
 
     if params.loss == GAN_LOSS:
         return _new_gan(params)
@@ -146,14 +97,16 @@ def build_run_decoder(params: Params):
         train, _ = training_datasets(params)
         stats = train.channel_stats()
         channels = {name: len(mean) for name, (mean, _) in stats.items()}
-        return unet.build_unet(params.image_size, channels, stats, params.attention, classes=classes)
-    return models.build_decoder(params.image_size, channels=models.ENCODERS[params.encoder], classes=classes)
+        return unet_arch.build_unet(params.image_size, channels, stats, params.attention, classes=classes)
+    return seed_arch.build_decoder(
+        params.image_size, channels=colorizer_arch.ENCODERS[params.encoder], classes=classes
+    )
 
 
 def strategy_scope(params: Params):
     """The scope to build and compile the run's models in: ``params.strategy``'s (nothing for
     ``default``; ``mirrored`` copies the model onto every GPU)."""
-    from colorlib import distribute
+    from colorlib.training import distribute
 
     return distribute.scope(params.strategy)
 
@@ -162,7 +115,7 @@ def run_optimizer(params: Params):
     """Adam at ``learning_rate`` (the original design's 2e-4); β₁ = 0.5 for ``loss: gan`` (pix2pix)."""
     import keras
 
-    from colorlib import gan
+    from colorlib.training import gan
 
     if params.loss == GAN_LOSS:
         return keras.optimizers.Adam(learning_rate=params.learning_rate, beta_1=gan.GAN_BETA_1)
@@ -173,12 +126,12 @@ def run_loss(params: Params):
     """The Keras loss of the run: ``"mse"``, a Huber loss, or the rebalanced cross-entropy over ab
     bins with the run's :func:`class_weights`; None for ``loss: gan``, whose trainer computes its
     own (L1 plus the adversarial term)."""
-    from colorlib import models
+    from colorlib import losses
 
     if params.loss == GAN_LOSS:
         return None
     weights = class_weights(params) if params.loss == "classification" else None
-    return models.training_loss(params.loss, weights)
+    return losses.training_loss(params.loss, weights)
 
 
 def new_decoder(params: Params):
@@ -196,31 +149,32 @@ def pretrained_generator(params: Params):
     It is the usual training step of the same run with ``loss: gan_from`` (:func:`train_run`
     of :func:`generator_params`): trained for ``epochs`` when it is not there, read back otherwise.
     """
-    from colorlib import models
+    from colorlib.archs import colorizer_arch
 
     generator = generator_params(params)
     train_run(generator, verbose=2)
-    return models.split_colorizer(load_run_model(generator))[1]
+    return colorizer_arch.split_colorizer(load_run_model(generator))[1]
 
 
 def _new_gan(params: Params):
     """The GAN trainer of a ``loss: gan`` run: generator from ``model/``, a new discriminator."""
     import keras
 
-    from colorlib import distribute, gan, models
+    from colorlib.archs import colorizer_arch, discriminator_arch
+    from colorlib.training import distribute, gan
 
     keras.utils.set_random_seed(params.seed)
     generator = generator_params(params)
     pretrained_generator(params)
     with distribute.scope(params.strategy):
-        decoder = models.split_colorizer(load_run_model(generator))[1]
-        discriminator = gan.build_discriminator(params.image_size)
+        decoder = colorizer_arch.split_colorizer(load_run_model(generator))[1]
+        discriminator = discriminator_arch.build_discriminator(params.image_size)
         return gan.GANTrainer(decoder, discriminator, params.learning_rate)
 
 
 def generator(decoder):
     """The decoder that colours (L features -> ab): ``decoder`` itself, or the one a GAN trains."""
-    from colorlib import gan
+    from colorlib.training import gan
 
     return decoder.decoder if isinstance(decoder, gan.GANTrainer) else decoder
 
@@ -229,21 +183,22 @@ def save_trained(params: Params, decoder):
     """After ``fit``: save encoder + decoder as ``model/colorizer.keras`` and record the step.
 
     ``decoder`` may be the GAN trainer of a ``loss: gan`` run: its generator is saved.
-    Returns the :class:`colorlib.training.TrainResult` of the run (all sessions' history).
+    Returns the :class:`colorlib.training.fitting.TrainResult` of the run (all sessions' history).
     """
-    from colorlib import models, training
+    from colorlib.archs import colorizer_arch
+    from colorlib.training import fitting
 
     decoder = generator(decoder)
     paths = run_paths(params)
     _, step = training_steps(params)
-    history = training.read_history(paths.history_csv)
+    history = fitting.read_history(paths.history_csv)
     completed = int(history["epoch"][-1]) + 1 if history.get("epoch") else 0
     if not step.done() or not paths.colorizer.is_file():
-        colorizer = models.build_colorizer(load_run_encoder(params), decoder, params.learning_rate)
-        training.save_model(colorizer, paths.colorizer)
+        colorizer = colorizer_arch.build_colorizer(load_run_encoder(params), decoder, params.learning_rate)
+        fitting.save_model(colorizer, paths.colorizer)
         val_loss = history.get("val_loss") or [None]
         step.finish({"epochs_completed": completed, "val_loss": val_loss[-1]})
-    return training.TrainResult(
+    return fitting.TrainResult(
         model=decoder,
         history=history,
         epochs_completed=completed,
@@ -259,14 +214,15 @@ def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
     changed since that backup, it says so and starts over. A finished training with the
     same key is not done again. ``loss: gan``: the generator is trained (or read back) in
     ``model/`` with ``loss: gan_from`` first, then fine-tuned adversarially for ``gan_epochs``
-    in ``model-gan/``, which holds the run's colorizer. Returns a :class:`colorlib.training.TrainResult`.
+    in ``model-gan/``, which holds the run's colorizer. Returns a
+    :class:`colorlib.training.fitting.TrainResult`.
     """
     callbacks = training_callbacks(params, fresh=fresh)  # loss: gan: trains the generator first
     _, step = training_steps(params)
     if step.done() and run_paths(params).colorizer.is_file():
-        from colorlib import models
+        from colorlib.archs import colorizer_arch
 
-        decoder = models.split_colorizer(load_run_model(params))[1]
+        decoder = colorizer_arch.split_colorizer(load_run_model(params))[1]
         return save_trained(params, decoder)
     decoder = new_decoder(params)
     train, validation = training_datasets(params)
@@ -278,14 +234,3 @@ def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
         verbose=verbose,
     )
     return save_trained(params, decoder)
-
-
-def load_run_model(params: Params):
-    """The trained colorizer saved by notebook 03 (L -> ab, encoder and decoder together)."""
-    from colorlib import models
-
-    return models.load_model(require(run_paths(params).colorizer, NOTEBOOKS["model"]))
-
-
-def model_key(params: Params) -> str:
-    return upstream_key(training_steps(params)[1], NOTEBOOKS["model"])

@@ -1,0 +1,171 @@
+"""The U-Net decoder: ab from the encoder's features at every scale and the L channel itself.
+
+The original decoder (``seed``, :func:`colorlib.archs.seed_arch.build_decoder`) sees only the
+bottleneck and predicts ab at a quarter of the resolution, so colour cannot follow edges.
+This one goes up from the bottleneck and, at strides 16, 8 and 4, concatenates the
+encoder's features of that resolution (skip connections); a last stage at full
+resolution takes L, so colour edges can snap to L's edges. Inputs (a dict) for an
+``S``×``S`` image, channels ``C`` by encoder::
+
+    "bottleneck" (S/32, S/32, C)  float32   Lite0: 1280 in [0, 6]   VGG16 block5_pool: 512
+    "stride16"   (S/16, S/16, C)  float32   Lite0: 112              VGG16 block4_pool: 512
+    "stride8"    (S/8,  S/8,  C)  float32   Lite0: 40               VGG16 block3_pool: 256
+    "stride4"    (S/4,  S/4,  C)  float32   Lite0: 24               VGG16 block2_pool: 128
+    "l"          (S, S, 1)        float32   L / 100 in [0, 1]
+    -> ab        (S, S, 2)        float32   in [-1, 1] (tanh)
+
+Raw encoder features reach about 70, which made a first thin U-Net collapse to gray: each
+feature input is standardized per channel with fixed statistics (``stats``, computed once
+from the training cache by :meth:`colorlib.data.featuredata.FeatureDataset.channel_stats` and
+stored in the model's Normalization layers), and the stride-16, 8 and 4 stages use
+BatchNormalization. With ``attention=True`` a self-attention block
+(``keras.layers.MultiHeadAttention`` over the S/16 × S/16 positions, residual connection,
+LayerNormalization) follows the stride-16 stage, so distant regions can agree on colour.
+
+Keras 3 functional, ``keras.layers`` only: it runs on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import keras
+import numpy as np
+from keras import layers
+
+from colorlib.core.config import ENCODER_STRIDE, IMAGE_SIZE
+
+#: The encoder outputs the U-Net reads, coarsest first: the bottleneck, then the skips.
+BOTTLENECK = "bottleneck"
+SKIPS = ("stride16", "stride8", "stride4")
+FEATURE_INPUTS = (BOTTLENECK, *SKIPS)
+#: The full-resolution L input.
+L_INPUT = "l"
+#: Output stride of each feature input.
+STRIDES = {BOTTLENECK: ENCODER_STRIDE, "stride16": 16, "stride8": 8, "stride4": 4}
+#: Widths: the bottleneck's 1×1 projection, the stride-16, 8 and 4 stages, the full-resolution stage.
+UNET_FILTERS = (256, 128, 64, 32, 16)
+#: Self-attention at stride 16: heads and key width (heads × key width = the stage's width).
+ATTENTION_HEADS = 4
+ATTENTION_KEY_DIM = 32
+#: The last stage upsamples from stride 4 to the full resolution.
+FULL_RESOLUTION_UPSAMPLE = 4
+#: BatchNormalization momentum: 0.9 rather than Keras' 0.99, so that the moving statistics used
+#: at validation and inference settle within the few hundred steps of a short run.
+BATCH_NORM_MOMENTUM = 0.9
+#: Variance floor for standardizing a channel that is (nearly) constant in the training features.
+MIN_VARIANCE = 1e-4
+
+#: Per input: ``(mean, variance)``, each a float array of its channels.
+ChannelStats = Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _standardize(x, name: str, channels: int, stats: ChannelStats | None):
+    """``(x - mean) / std`` per channel with fixed statistics (identity when none are given)."""
+    if stats is None:
+        mean, variance = np.zeros(channels), np.ones(channels)
+    else:
+        mean, variance = (np.asarray(value, dtype=np.float64).reshape(-1) for value in stats[name])
+        if mean.shape != (channels,) or variance.shape != (channels,):
+            raise ValueError(
+                f"The statistics of '{name}' have {mean.size} and {variance.size} values for "
+                f"{channels} channels; compute them from features of the same encoder."
+            )
+    variance = np.maximum(variance, MIN_VARIANCE)
+    return layers.Normalization(mean=mean.tolist(), variance=variance.tolist(), name=f"{name}_standardize")(x)
+
+
+def _conv_bn_relu(x, width: int, name: str):
+    x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _self_attention(x, side: int, width: int):
+    """MultiHeadAttention over the ``side²`` positions, a residual connection and LayerNorm."""
+    tokens = layers.Reshape((side * side, width), name="attention_tokens")(x)
+    attended = layers.MultiHeadAttention(ATTENTION_HEADS, ATTENTION_KEY_DIM, name="attention")(tokens, tokens)
+    tokens = layers.LayerNormalization(name="attention_norm")(
+        layers.Add(name="attention_residual")([tokens, attended])
+    )
+    return layers.Reshape((side, side, width), name="attention_map")(tokens)
+
+
+def build_unet(
+    image_size: int = IMAGE_SIZE,
+    channels: Mapping[str, int] | None = None,
+    stats: ChannelStats | None = None,
+    attention: bool = False,
+    filters: Sequence[int] = UNET_FILTERS,
+    classes: int | None = None,
+) -> keras.Model:
+    """The U-Net decoder: the dict of inputs in the module docstring -> ab ``(S, S, 2)`` in [-1, 1].
+
+    ``channels``: the channels of ``"bottleneck"``, ``"stride16"``, ``"stride8"`` and
+    ``"stride4"`` (e.g. :func:`feature_channels` of the multiscale encoder); ``stats``:
+    per input, the per-channel ``(mean, variance)`` of the training features (None: no
+    standardization, only for tests). ``filters``: five widths (see :data:`UNET_FILTERS`).
+    The model is named ``decoder`` like the seed decoder. ``classes=Q`` (``loss:
+    classification``): Q logits per pixel at S/4, ``(S/4, S/4, Q)``, from the stride-4 stage and
+    L averaged to S/4 (a full-resolution Q-way output would be 16 times larger).
+    """
+    if image_size < ENCODER_STRIDE or image_size % ENCODER_STRIDE:
+        raise ValueError(f"image_size must be a positive multiple of {ENCODER_STRIDE}, got {image_size}.")
+    if channels is None or set(channels) != set(FEATURE_INPUTS):
+        raise ValueError(
+            f"channels must give the channels of {', '.join(FEATURE_INPUTS)}; got {channels!r}. "
+            "Use feature_channels(encoder) of a multiscale encoder."
+        )
+    if len(filters) != len(UNET_FILTERS) or min(filters) < 1:
+        raise ValueError(f"filters must be {len(UNET_FILTERS)} positive widths, got {tuple(filters)}.")
+    inputs = {
+        name: keras.Input((image_size // STRIDES[name],) * 2 + (int(channels[name]),), name=name)
+        for name in FEATURE_INPUTS
+    }
+    inputs[L_INPUT] = keras.Input((image_size, image_size, 1), name=L_INPUT)
+    standardized = {
+        name: _standardize(inputs[name], name, int(channels[name]), stats) for name in FEATURE_INPUTS
+    }
+
+    x = layers.Conv2D(filters[0], 1, activation="relu", name="bottleneck_project")(standardized[BOTTLENECK])
+    for skip, width in zip(SKIPS, filters[1:4], strict=True):
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"{skip}_up")(x)
+        x = layers.Concatenate(name=f"{skip}_skip")([x, standardized[skip]])
+        x = _conv_bn_relu(x, width, f"{skip}_a")
+        x = _conv_bn_relu(x, width, f"{skip}_b")
+        if attention and skip == SKIPS[0]:
+            x = _self_attention(x, image_size // STRIDES[skip], width)
+    if classes is not None:
+        l_quarter = layers.AveragePooling2D(FULL_RESOLUTION_UPSAMPLE, name="l_quarter")(inputs[L_INPUT])
+        x = layers.Concatenate(name="l_skip")([x, l_quarter])
+        x = layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="quarter_conv")(x)
+        # Zero-initialized like the ab head: training starts from equal logits.
+        logits = layers.Conv2D(classes, 1, kernel_initializer="zeros", name="ab_logits")(x)
+        return keras.Model(inputs, logits, name="decoder")
+    x = layers.UpSampling2D(FULL_RESOLUTION_UPSAMPLE, interpolation="bilinear", name="full_up")(x)
+    x = layers.Concatenate(name="l_skip")([x, inputs[L_INPUT]])
+    x = layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="full_conv")(x)
+    # Zero-initialized: training starts from gray (ab = 0), not from noisy colour.
+    ab = layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer="zeros", name="ab")(x)
+    return keras.Model(inputs, ab, name="decoder")
+
+
+def is_unet(decoder: keras.Model) -> bool:
+    """Whether ``decoder`` takes the U-Net's dict of inputs (else it is the seed decoder)."""
+    return isinstance(decoder.input, dict) and L_INPUT in decoder.input
+
+
+def feature_channels(encoder: keras.Model) -> dict[str, int]:
+    """``{input name: channels}`` of a multiscale encoder's outputs that the U-Net reads."""
+    outputs = encoder.output
+    if not isinstance(outputs, dict) or not set(FEATURE_INPUTS) <= set(outputs):
+        raise ValueError(
+            f"The encoder '{encoder.name}' does not give the features {', '.join(FEATURE_INPUTS)}; "
+            "build it with colorlib.archs.colorizer_arch.build_encoder(..., multiscale=True)."
+        )
+    return {name: int(outputs[name].shape[-1]) for name in FEATURE_INPUTS}
+
+
+def decoder_inputs(features: Mapping[str, object], l_norm: object) -> dict[str, object]:
+    """The U-Net's input dict from a multiscale encoder's outputs and L ``(N, S, S, 1)``."""
+    return {**{name: features[name] for name in FEATURE_INPUTS}, L_INPUT: l_norm}

@@ -1,0 +1,211 @@
+"""The ``colorlib`` command: one entry point, a subcommand per task, and its exit statuses.
+
+    colorlib demo-data                      build the demo dataset in data/demo/
+    colorlib train [DATASET] [--out DIR]    split, cache features, train; resumes when interrupted
+    colorlib extract [DATASET]              only cache the encoder features (one shard with --shard i/n)
+    colorlib colorize INPUT... --out DIR    colorize photos at their own resolution
+    colorlib evaluate TRUTH_DIR PRED_DIR    PSNR, SSIM, colorfulness and AuC of predictions
+    colorlib baseline gray INPUT... --out DIR   the baselines' predictions, to evaluate the same way
+    colorlib pipeline [--params FILE]       run notebooks 01-05 with papermill into reports/
+    colorlib variants [--only NAME ...]     run the chain for every params/variants/*.yaml, then compare
+    colorlib compare RUN_OR_PARAMS...       one page comparing finished runs: reports/compare/compare.html
+
+Argument parsing, printing and exit statuses live here; the library modules return
+results and raise errors. Exit statuses: 0 success, 1 some inputs failed, 2 an error
+that stopped the command, 130 interrupted. Heavy libraries are imported inside each
+command, so ``--help`` answers at once.
+
+The run commands (train, extract) get one flag per parameter of :class:`colorlib.core.params.Params`,
+made from its fields; a flag beats the ``--params`` file, which beats the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from colorlib import __version__
+from colorlib.cli.commands import (
+    _add_run_arguments,
+    _cmd_baseline,
+    _cmd_colorize,
+    _cmd_compare,
+    _cmd_demo_data,
+    _cmd_evaluate,
+    _cmd_extract,
+    _cmd_pipeline,
+    _cmd_train,
+    _cmd_variants,
+)
+from colorlib.core.config import BATCH_SIZE, IMAGE_SIZE
+
+#: Parameters that are given another way on the command line (``dataset`` is positional).
+
+
+CHAIN_OPTIONS = {
+    "--reports-dir": {"default": "reports", "help": "folder of the run reports (default: reports)"},
+    "--notebooks-dir": {"default": "notebooks", "help": "folder of notebooks 01-05 (default: notebooks)"},
+    "--kernel": {"help": "Jupyter kernel (default: the notebooks' python3, i.e. this Python)"},
+}
+#: The options of the commands that write the comparison (variants, compare).
+COMPARE_OPTIONS = {
+    "--out": {
+        "default": "reports/compare",
+        "help": "folder for compare.html and compare.md, its table in Markdown (default: reports/compare)",
+    },
+    "--write-best": {
+        "metavar": "FILE",
+        "help": "copy the chosen variant's YAML here (e.g. params/best.yaml): the lowest test "
+        "|Δ colorfulness| among variants with PSNR ≥ gray − 0.5 dB",
+    },
+}
+
+
+def _add_options(parser: argparse.ArgumentParser, options: dict[str, dict[str, Any]]) -> None:
+    """Add each flag of ``options`` with its argparse settings."""
+    for flag, settings in options.items():
+        parser.add_argument(flag, **settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colorlib",
+        description="Colorize grayscale photos: a frozen VGG16 encoder and a convolutional decoder "
+        "in CIE LAB.",
+    )
+    parser.add_argument("--version", action="version", version=f"colorlib {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo-data", help="build the demo dataset from photos shipped in scikit-image and scikit-learn"
+    )
+    demo.add_argument("--out", help="dataset folder to create (default: data/demo)")
+    demo.add_argument("--overwrite", action="store_true", help="rebuild it even if it exists")
+    demo.set_defaults(handler=_cmd_demo_data)
+
+    train = commands.add_parser(
+        "train", help="split the dataset, cache encoder features and train the decoder"
+    )
+    _add_run_arguments(train)
+    train.add_argument("--fresh", action="store_true", help="start training over instead of resuming")
+    train.set_defaults(handler=_cmd_train)
+
+    extract = commands.add_parser("extract", help="cache the encoder features of a dataset (notebook 02)")
+    _add_run_arguments(extract)
+    extract.add_argument(
+        "--shard", help="I/N: this worker extracts shard I of N (0-based); merge with a later run"
+    )
+    extract.set_defaults(handler=_cmd_extract)
+
+    colorize = commands.add_parser("colorize", help="colorize photos at their own resolution")
+    colorize.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files and folders of images, in any format Pillow reads (of a GIF: its first frame)",
+    )
+    colorize.add_argument(
+        "--out",
+        required=True,
+        help="folder for the colorized photos: same names and sub-folders; formats other than "
+        "JPEG, PNG, TIFF, WebP and BMP are written as PNG (a.gif -> a.png)",
+    )
+    colorize.add_argument(
+        "--recursive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="search the sub-folders of input folders (default: yes; --no-recursive: only the folder itself)",
+    )
+    colorize.add_argument(
+        "--model", help="a trained .keras model (default: data/runs/default/model/colorizer.keras)"
+    )
+    colorize.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, help=f"photos per model pass (default: {BATCH_SIZE})"
+    )
+    colorize.add_argument(
+        "--temperature",
+        type=float,
+        help="models trained with loss: classification: the annealed mean's temperature (default: the "
+        "model's, 0.38; lower gives more saturated colours, 1 the plain mean)",
+    )
+    colorize.add_argument(
+        "--own-size",
+        action="store_true",
+        help="the model sees each photo at its own size rounded to multiples of 32 (at most 1024×1024 "
+        "pixels) instead of the training size: more detail for the U-Net's skips; slower",
+    )
+    colorize.set_defaults(handler=_cmd_colorize)
+
+    evaluate = commands.add_parser("evaluate", help="score colorized photos against the colour originals")
+    evaluate.add_argument("truth_dir", help="folder of colour originals")
+    evaluate.add_argument("pred_dir", help="folder of colorized photos, matched by file stem")
+    evaluate.add_argument(
+        "--size", type=int, default=IMAGE_SIZE, help=f"both are resized to SIZE×SIZE (default: {IMAGE_SIZE})"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    evaluate.add_argument("--csv", help="write the per-image values to this CSV file")
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    baseline = commands.add_parser(
+        "baseline", help="write a baseline's predictions (gray: ab = 0; mean-ab: the training mean)"
+    )
+    baseline.add_argument("method", choices=("gray", "mean-ab"), help="which baseline")
+    baseline.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders of images")
+    baseline.add_argument("--out", required=True, help="folder for the predictions (PNG, same file stems)")
+    baseline.add_argument("--train", help="mean-ab: folder of training photos whose mean ab is used")
+    baseline.set_defaults(handler=_cmd_baseline)
+
+    pipeline = commands.add_parser(
+        "pipeline", help="run notebooks 01-05 with papermill; reports go to reports/<run-id>/"
+    )
+    pipeline.add_argument(
+        "--params", default="params/default.yaml", help="YAML parameters file (default: params/default.yaml)"
+    )
+    pipeline.add_argument(
+        "--start-at",
+        help="start at this notebook (01-05, e.g. 03); the earlier notebooks' results must exist",
+    )
+    _add_options(pipeline, CHAIN_OPTIONS)
+    pipeline.set_defaults(handler=_cmd_pipeline)
+
+    variants = commands.add_parser(
+        "variants", help="run the chain for every parameters file of params/variants/, then compare them"
+    )
+    variants.add_argument(
+        "--params-dir", default="params/variants", help="folder of the variants' YAML files"
+    )
+    variants.add_argument("--only", nargs="+", metavar="NAME", help="only these variants (file stems)")
+    _add_options(variants, CHAIN_OPTIONS | COMPARE_OPTIONS)
+    variants.set_defaults(handler=_cmd_variants)
+
+    compare = commands.add_parser(
+        "compare", help="one self-contained page comparing finished runs: metrics, times, photos"
+    )
+    compare.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN_OR_PARAMS",
+        help="parameters YAML files or run folders (data/runs/NAME)",
+    )
+    _add_options(compare, {"--reports-dir": CHAIN_OPTIONS["--reports-dir"]} | COMPARE_OPTIONS)
+    compare.set_defaults(handler=_cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 1 some inputs failed, 2 error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"colorlib {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"colorlib {args.command}: interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

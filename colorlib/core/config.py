@@ -1,0 +1,96 @@
+"""Named constants and the original project's defaults, defined once."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+#: Side of the square images the model is trained on, in pixels.
+IMAGE_SIZE = 256
+#: CIE LAB lightness runs from 0 to L_MAX.
+L_MAX = 100.0
+#: CIE LAB a and b are divided by AB_SCALE to land in [-1, 1].
+AB_SCALE = 128.0
+#: 8-bit pixel values run from 0 to PIXEL_MAX.
+PIXEL_MAX = 255.0
+
+#: The encoder sees images this many times smaller than its input (VGG16 has 5 poolings).
+ENCODER_STRIDE = 32
+#: Channels of the VGG16 block5_pool features.
+ENCODER_CHANNELS = 512
+#: Layers of VGG16 kept as the encoder: input through block5_pool.
+ENCODER_LAYERS = 19
+#: The encoders a run can use: the original design's VGG16 (the default) and EfficientNet-Lite0.
+ENCODER_NAMES = ("vgg16", "efficientnet_lite0")
+#: The decoders: the original design's ("seed", from the bottleneck only) and the U-Net.
+DECODER_NAMES = ("seed", "unet")
+#: The training losses: the original design's MSE (the default), Huber, and colour classes
+#: (:mod:`colorlib.color.colorclasses`). A GAN loss is planned.
+#: The supervised losses: a decoder trained with one of them can be a GAN's generator (``gan_from``).
+GENERATOR_LOSSES = ("mse", "huber", "classification")
+#: The adversarial fine-tuning of a trained generator (:mod:`colorlib.training.gan`).
+GAN_LOSS = "gan"
+LOSS_NAMES = (*GENERATOR_LOSSES, GAN_LOSS)
+
+BATCH_SIZE = 32
+EPOCHS = 50
+LEARNING_RATE = 2e-4
+VALIDATION_FRACTION = 0.1
+TEST_FRACTION = 0.1
+SEED = 42
+
+#: Maximum rotation of the augmentation, in degrees either way.
+ROTATION_DEGREES = 15.0
+
+#: Extensions (lower case) of the photo formats ``colorlib colorize`` writes back in their own
+#: format and under the same file name; any other input is written as PNG (:data:`FALLBACK_EXTENSION`).
+#: Folders are searched for every format Pillow reads (:func:`colorlib.data.images.image_extensions`).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: Extension of the outputs of inputs in other formats (GIF is palette-only, so colour would be lost).
+FALLBACK_EXTENSION = ".png"
+
+#: TensorFlow's C++ start-up lines, written before its log level applies: absl's banner, INFO lines
+#: (``I0000 00:00:17.. 123 port.cc:153] ...``) and the error line of every machine without an NVIDIA
+#: driver (``failed call to cuInit``). The command line leaves them out; every other line is kept.
+TF_STARTUP_NOISE = re.compile(
+    r"^(?:WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|I\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
+    r"|E\d{4} [\d:.]+\s+\d+ cuda_\w+\.cc:\d+\] failed call to cuInit: .*)\n?",
+    re.M,
+)
+
+#: The dataset layout of the original project.
+COLOR_CLASS_DIR = "class 0"
+GRAY_CLASS_DIR = "class 1"
+
+
+def project_root() -> Path:
+    """The checkout that holds ``colorlib/`` (the current folder when installed elsewhere)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").exists() else Path.cwd()
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the checkout, or ``$COLORLIB_SHARED_DATA``; it may not exist."""
+    override = os.environ.get("COLORLIB_SHARED_DATA")
+    return Path(override) if override else project_root().parent / "shared" / "data"
+
+
+def keras_models_dir() -> Path:
+    """Where encoder weights are cached: ``$KERAS_HOME/models`` or ``~/.keras/models``.
+
+    ``$KERAS_HOME`` is read at call time (Keras itself reads it once, at import), and
+    :func:`colorlib.archs.vgg16_arch.build_vgg16` passes this folder to Keras, so the folder named in error
+    messages is the one really used. Like Keras, falls back to ``/tmp/.keras`` when the
+    home folder cannot be written.
+    """
+    home = Path(os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser())
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    if not os.access(home, os.W_OK):
+        home = Path(tempfile.gettempdir()) / ".keras"
+    return home / "models"

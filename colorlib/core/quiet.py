@@ -1,0 +1,51 @@
+"""TensorFlow's C++ start-up lines kept off the terminal; every other line still prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+from colorlib.core.config import TF_STARTUP_NOISE
+
+
+def quiet_tensorflow() -> None:
+    """Hide TensorFlow's INFO and WARNING lines in this process and the ones it starts."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe its devices with its C++ start-up lines left out of stderr.
+
+    Those lines (:data:`colorlib.core.config.TF_STARTUP_NOISE`) are written before TensorFlow's
+    log level applies, so stderr (file descriptor 2) goes to a temporary file meanwhile;
+    every other line written then is passed on, and stderr is restored before anything
+    else runs, so later warnings and errors print as usual. ``TF_CPP_MIN_LOG_LEVEL=0``
+    passes everything on.
+    """
+    quiet_tensorflow()
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to keep clean
+        import tensorflow  # noqa: F401
+
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the device probe writes the cuInit line
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode(errors="replace")
+            if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
+                text = TF_STARTUP_NOISE.sub("", text)
+            sys.stderr.write(text)
+            sys.stderr.flush()

@@ -1,0 +1,259 @@
+"""Training with Keras callbacks: resume with ``BackupAndRestore``, a CSV log, early stopping.
+
+The calls a student writes are the usual Keras ones; colorlib only supplies the callbacks::
+
+    decoder.compile(optimizer=keras.optimizers.Adam(2e-4), loss="mse")
+    decoder.fit(train, validation_data=validation, epochs=50,
+                callbacks=training.callbacks(out_dir, patience=None))
+
+An interrupted fit (Ctrl-C, a crash, even ``kill -9``) resumes from its last finished
+epoch when the same ``fit`` runs again with the same ``out_dir``: Keras'
+:class:`keras.callbacks.BackupAndRestore` restores the weights, the optimizer state and
+the epoch. colorlib's subclass, :class:`Backup`, changes three things:
+
+- its two files are written atomically, so a kill during a save leaves the previous
+  backup whole (at most the epoch in progress is lost);
+- the backup is kept when training ends, marked finished, so running the same ``fit``
+  again trains nothing (and more epochs continue from there);
+- a run stopped early counts as finished, with the best weights.
+
+Files in ``out_dir``::
+
+    backup/latest.weights.h5         model and optimizer state after the last finished epoch
+    backup/training_metadata.json    {"epoch": E, "batch": 0}: E epochs are finished
+    history.csv                      one row per finished epoch (Keras CSVLogger), no duplicates
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from colorlib.core.config import BATCH_SIZE, EPOCHS, SEED
+from colorlib.core.io import atomic_write, read_json, write_json
+
+BACKUP_DIR = "backup"
+HISTORY_FILE = "history.csv"
+#: The file of :class:`keras.callbacks.BackupAndRestore` that records the finished epochs.
+METADATA_FILE = "training_metadata.json"
+#: Written into the metadata when the run is over (all epochs, or stopped early).
+FINISHED = "finished"
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    model: keras.Model
+    #: Every finished epoch's logs, including those of earlier, interrupted sessions.
+    history: dict[str, list[float]] = field(default_factory=dict)
+    initial_epoch: int = 0
+    epochs_completed: int = 0
+    stopped_early: bool = False
+    out_dir: Path = Path()
+
+    @property
+    def history_csv(self) -> Path:
+        return self.out_dir / HISTORY_FILE
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """:class:`keras.callbacks.BackupAndRestore`, atomic, kept when training ends.
+
+    ``chief`` False (another worker of a multi-worker run) restores from ``backup_dir``
+    but writes nothing, so that only one process writes the shared folder.
+    """
+
+    def __init__(self, backup_dir: Path | str, chief: bool = True) -> None:
+        super().__init__(str(backup_dir), delete_checkpoint=False)
+        self.chief = chief
+
+    def _save_model(self, finished: bool = False) -> None:
+        if not self.chief:
+            return
+        Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
+        with atomic_write(self._weights_path, suffix=".weights.h5") as temporary:
+            self.model.save_weights(temporary)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        write_json(self._training_metadata_path, {**metadata, FINISHED: finished})
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_begin(logs)  # Keras restores the weights and the epoch here
+        self._restored = read_metadata(Path(self.backup_dir).parent) or {}
+        self._current_epoch = int(self._restored.get("epoch", 0))
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        # Keras has just finished (or early stopping ended) the run: mark it finished,
+        # with the weights the model holds now (the best ones after early stopping).
+        if self.model.stop_training:
+            self._current_epoch = max(self._current_epoch, int(self.params.get("epochs") or 0))
+        unchanged = self._restored.get(FINISHED) and self._restored.get("epoch") == self._current_epoch
+        if not unchanged:
+            self._save_model(finished=True)
+
+
+class HistoryCSV(keras.callbacks.CSVLogger):
+    """Keras' CSVLogger, appending; on resume, rows of epochs the backup does not hold are dropped.
+
+    A run killed after logging an epoch but before backing it up trains that epoch again;
+    without this, the CSV would hold it twice.
+    """
+
+    def __init__(self, path: Path | str, backup_dir: Path | str, chief: bool = True) -> None:
+        super().__init__(str(path), append=True)
+        self.backup_dir = Path(backup_dir)
+        self.chief = chief
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.chief:
+            _truncate_history(Path(self.filename), finished_epochs(self.backup_dir.parent))
+        super().on_train_begin(logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.chief:
+            super().on_epoch_end(epoch, logs)
+
+
+def callbacks(
+    out_dir: Path | str, patience: int | None = None, chief: bool = True
+) -> list[keras.callbacks.Callback]:
+    """The callbacks of a colorlib training: history CSV, early stopping (with ``patience``), backup.
+
+    Pass them to ``model.fit`` with ``out_dir`` the run's model folder; the same call
+    resumes an interrupted run and does nothing for a finished one.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen: list[keras.callbacks.Callback] = [
+        HistoryCSV(out_dir / HISTORY_FILE, out_dir / BACKUP_DIR, chief=chief)
+    ]
+    if patience is not None:
+        chosen.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+        )
+    # Last, so that a backup holds the best weights once early stopping restored them.
+    chosen.append(Backup(out_dir / BACKUP_DIR, chief=chief))
+    return chosen
+
+
+def read_metadata(out_dir: Path | str) -> dict[str, Any] | None:
+    """The backup's metadata (``{"epoch": E, "finished": bool}``), or None when no epoch finished."""
+    path = Path(out_dir) / BACKUP_DIR / METADATA_FILE
+    try:
+        return read_json(path) if path.is_file() else None
+    except ValueError:
+        return None
+
+
+def finished_epochs(out_dir: Path | str) -> int:
+    """How many epochs the backup in ``out_dir`` holds (0 when there is none)."""
+    metadata = read_metadata(out_dir)
+    return int(metadata["epoch"]) if metadata else 0
+
+
+def read_history(path: Path | str) -> dict[str, list[float]]:
+    """A Keras CSVLogger file -> ``{"epoch": [...], "loss": [...], "val_loss": [...], ...}``."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return {}
+    return {key: [float(row[key]) for row in rows if row.get(key)] for key in rows[0]}
+
+
+def _truncate_history(path: Path, keep_epochs: int) -> None:
+    """Drop log rows of epochs that finished after the last backup."""
+    if not path.is_file():
+        return
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    kept = [rows[0]] + [row for row in rows[1:] if row and int(float(row[0])) < keep_epochs]
+    if len(kept) == len(rows):
+        return
+    with atomic_write(path) as temporary, open(temporary, "w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+def clear(out_dir: Path | str) -> None:
+    """Remove the backup and the log of a training folder (``--fresh``)."""
+    out_dir = Path(out_dir)
+    shutil.rmtree(out_dir / BACKUP_DIR, ignore_errors=True)
+    (out_dir / HISTORY_FILE).unlink(missing_ok=True)
+
+
+def train(
+    model: keras.Model,
+    train_data: Any,
+    validation_data: Any,
+    out_dir: Path | str,
+    epochs: int = EPOCHS,
+    batch_size: int = BATCH_SIZE,
+    fresh: bool = False,
+    patience: int | None = None,
+    seed: int = SEED,
+    verbose: int | str = "auto",
+    chief: bool = True,
+) -> TrainResult:
+    """``model.fit`` with :func:`callbacks`: resumes an interrupted run, skips a finished one.
+
+    ``model`` is compiled. ``train_data`` and ``validation_data`` are a
+    ``keras.utils.PyDataset`` (such as the feature cache's) or ``(inputs, targets)``
+    arrays, used with ``batch_size``. ``patience`` enables early stopping on the
+    validation loss, keeping the best weights.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    if validation_data is None:
+        raise ValueError("Training needs a validation set, so that over-fitting shows.")
+    out_dir = Path(out_dir)
+    if fresh:
+        clear(out_dir)
+    keras.utils.set_random_seed(seed)
+    before = read_metadata(out_dir) or {}
+    initial_epoch = int(before.get("epoch", 0))
+    stopped_before = bool(before.get(FINISHED)) and initial_epoch >= epochs
+    if 0 < initial_epoch < epochs:
+        print(f"Resuming from the backup after epoch {initial_epoch} of {epochs}.")
+    arrays = isinstance(train_data, tuple)
+    model.fit(
+        train_data[0] if arrays else train_data,
+        train_data[1] if arrays else None,
+        batch_size=batch_size if arrays else None,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=callbacks(out_dir, patience, chief=chief),
+        shuffle=True,
+        verbose=verbose,
+    )
+    history = read_history(out_dir / HISTORY_FILE)
+    completed = int(history["epoch"][-1]) + 1 if history.get("epoch") else initial_epoch
+    return TrainResult(
+        model=model,
+        history=history,
+        initial_epoch=initial_epoch,
+        epochs_completed=completed,
+        stopped_early=completed < epochs or (stopped_before and completed < initial_epoch),
+        out_dir=out_dir,
+    )
+
+
+def save_model(model: keras.Model, path: Path | str) -> Path:
+    """Save a model as ``.keras``, atomically."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Models are saved as .keras files, got {path.name}.")
+    with atomic_write(path) as temporary:
+        model.save(temporary)
+    return path
+
+
+__all__ = ["Backup", "HistoryCSV", "TrainResult", "callbacks", "clear", "read_history", "save_model", "train"]

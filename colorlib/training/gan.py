@@ -1,0 +1,190 @@
+"""``loss: gan``: a short adversarial fine-tuning of a trained generator (pix2pix, DeOldify's NoGAN).
+
+The generator is the U-Net decoder of a finished ``mse``, ``huber`` or ``classification``
+training of the same run (``gan_from``); a PatchGAN discriminator conditioned on L judges
+``(L, ab)`` pairs, and a few epochs (``gan_epochs``) train both in turn:
+
+- the discriminator: binary cross-entropy, real pairs ``(L, true ab)`` against fake ones
+  ``(L, generated ab)``, on every logit of its grid;
+- the generator: ``L1_WEIGHT`` × the L1 distance to the true ab (pix2pix's λ = 100) plus the
+  adversarial term, the cross-entropy of its pairs judged real.
+
+Shapes for an ``S × S`` training image::
+
+    L      (B, S, S, 1)  float32 in [0, 1]     (the "l" input of the U-Net's cached batches)
+    ab     (B, S, S, 2)  float32 in [-1, 1]
+    discriminator({"l": L, "ab": ab}) -> logits (B, S/8, S/8, 1), one per overlapping patch
+
+:class:`GANTrainer` owns the generator, the discriminator and both optimizers, so the usual
+``fit`` with :func:`colorlib.training.fitting.callbacks` backs all of them up after every epoch and
+resumes after a kill. Its ``train_step`` uses ``tf.GradientTape``: Keras 3 has no
+backend-neutral way to take two sets of gradients in one step, so the GAN needs the
+TensorFlow backend (the default) and says so on the others.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from keras import ops
+
+from colorlib.archs import annealed_mean, seed_arch, unet_arch
+from colorlib.archs.discriminator_arch import AB_INPUT
+
+#: The generator's L1 term is weighed this much against the adversarial one (pix2pix, Isola et al. 2017).
+L1_WEIGHT = 100.0
+#: Adam's beta_1 for both networks: 0.5, as pix2pix and DCGAN, steadier than 0.9 for adversarial training.
+GAN_BETA_1 = 0.5
+
+
+def generator_ab(decoder: keras.Model, image_size: int) -> keras.Model:
+    """The decoder's inputs -> ab ``(S, S, 2)`` in [-1, 1], sharing the decoder's layers.
+
+    An ab decoder is returned as it is; a classifier (ab-bin logits at S/4) is followed by the
+    annealed mean and the upsampling of :func:`colorlib.archs.annealed_mean.decode`, as in the colorizer.
+    """
+    if not seed_arch.is_classifier(decoder):
+        return decoder
+    return keras.Model(decoder.input, annealed_mean.decode(decoder.output, image_size), name="generator_ab")
+
+
+def _require_tensorflow() -> None:
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"loss=gan trains with TensorFlow's GradientTape, but the Keras backend is "
+            f"{keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow (the default)."
+        )
+
+
+class GANTrainer(keras.Model):
+    """Trains a U-Net ``decoder`` against a PatchGAN ``discriminator`` with ``fit``.
+
+    Batches are the U-Net's cached ones, ``(inputs dict with "l", ab)``. The logs are
+    ``loss`` (the generator's: ``l1_weight`` × L1 + adversarial), ``l1``, ``adversarial``
+    and ``d_loss`` (the discriminator's, real and fake averaged); the validation ones are the
+    same with ``val_``, computed without updating anything. ``save_weights`` holds both
+    networks and both optimizers (Adam, ``learning_rate``, beta_1 :data:`GAN_BETA_1`).
+    """
+
+    def __init__(
+        self,
+        decoder: keras.Model,
+        discriminator: keras.Model,
+        learning_rate: float,
+        l1_weight: float = L1_WEIGHT,
+        **kwargs,
+    ) -> None:
+        _require_tensorflow()
+        if not unet_arch.is_unet(decoder):
+            raise ValueError(
+                "loss=gan needs a U-Net decoder (decoder=unet): the discriminator is conditioned on L, "
+                "which only the U-Net's cached batches hold."
+            )
+        super().__init__(name="gan_trainer", **kwargs)
+        self.decoder = decoder
+        self.discriminator = discriminator
+        self.generator = generator_ab(decoder, int(decoder.input[unet_arch.L_INPUT].shape[1]))
+        self.l1_weight = float(l1_weight)
+        self.learning_rate = float(learning_rate)
+        self.d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=GAN_BETA_1, name="d_adam")
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in ("loss", "l1", "adversarial", "d_loss")
+        }
+        self.compile()
+        # Built now, so that a backup restores into it before the first step.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.built = True
+
+    def compile(self, optimizer=None, loss=None, **kwargs) -> None:
+        """Set the generator's optimizer (default: Adam at the trainer's learning rate, β₁
+        :data:`GAN_BETA_1`) and build it, so that a backup restores into it. ``loss`` must be
+        None: the trainer computes its own losses (L1 and the adversarial term)."""
+        if loss is not None:
+            raise ValueError(
+                "A GANTrainer computes its own losses (L1 and the adversarial term); compile it with "
+                "loss=None (workflow.run_loss gives None for loss: gan)."
+            )
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=GAN_BETA_1, name="g_adam")
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.decoder.trainable_variables)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.trackers.values())
+
+    def call(self, inputs, training: bool = False):
+        """The generator's ab ``(B, S, S, 2)`` for the decoder's ``inputs``."""
+        return self.generator(inputs, training=training)
+
+    def _step_losses(self, inputs, ab, training: bool):
+        """``(generator loss, L1, adversarial, discriminator loss)``, scalars, for one batch."""
+        fake = self.generator(inputs, training=training)
+        l_norm = inputs[unet_arch.L_INPUT]
+        real_logits = self.discriminator({unet_arch.L_INPUT: l_norm, AB_INPUT: ab}, training=training)
+        fake_logits = self.discriminator({unet_arch.L_INPUT: l_norm, AB_INPUT: fake}, training=training)
+        bce = keras.losses.binary_crossentropy
+        d_loss = 0.5 * (
+            ops.mean(bce(ops.ones_like(real_logits), real_logits, from_logits=True))
+            + ops.mean(bce(ops.zeros_like(fake_logits), fake_logits, from_logits=True))
+        )
+        adversarial = ops.mean(bce(ops.ones_like(fake_logits), fake_logits, from_logits=True))
+        l1 = ops.mean(ops.abs(ops.subtract(ops.cast(ab, fake.dtype), fake)))
+        return self.l1_weight * l1 + adversarial, l1, adversarial, d_loss
+
+    def _log(self, *values) -> dict[str, keras.KerasTensor]:
+        for tracker, value in zip(self.trackers.values(), values, strict=True):
+            tracker.update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        inputs, ab = data[0], data[1]
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            g_loss, l1, adversarial, d_loss = self._step_losses(inputs, ab, training=True)
+        g_variables = self.decoder.trainable_variables
+        d_variables = self.discriminator.trainable_variables
+        self.optimizer.apply(g_tape.gradient(g_loss, g_variables), g_variables)
+        self.d_optimizer.apply(d_tape.gradient(d_loss, d_variables), d_variables)
+        return self._log(g_loss, l1, adversarial, d_loss)
+
+    def test_step(self, data):
+        return self._log(*self._step_losses(data[0], data[1], training=False))
+
+
+def snapshot_path(folder: Path | str, epoch: int) -> Path:
+    """The generator (decoder) weights after adversarial epoch ``epoch`` (1-based)."""
+    return Path(folder) / f"decoder-epoch-{epoch:02d}.weights.h5"
+
+
+class GeneratorSnapshots(keras.callbacks.Callback):
+    """Saves the generator's (U-Net decoder's) weights after every epoch of a :class:`GANTrainer`.
+
+    The snapshots (``decoder-epoch-NN.weights.h5``, written atomically) let
+    :mod:`colorlib.workflow.ganepochs` score the generator epoch by epoch, to see how many adversarial
+    epochs help before artifacts appear. A resumed training rewrites the epochs it redoes.
+    """
+
+    def __init__(self, folder: Path | str) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+
+    def on_epoch_end(self, epoch, logs=None):
+        from colorlib.core.io import atomic_write
+
+        if not isinstance(self.model, GANTrainer):
+            raise ValueError("GeneratorSnapshots saves the generator of a GANTrainer; fit one with it.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_write(snapshot_path(self.folder, epoch + 1), suffix=".weights.h5") as temporary:
+            self.model.decoder.save_weights(temporary)
+
+
+__all__ = [
+    "L1_WEIGHT",
+    "GANTrainer",
+    "GeneratorSnapshots",
+    "generator_ab",
+    "snapshot_path",
+]

@@ -1,0 +1,144 @@
+"""Every step of a run keyed in one place: what each step's record is, and the key it holds.
+
+A step's key is the hash of everything its result depends on (:mod:`colorlib.core.steps`), and
+each key includes the keys of the steps it reads, so a change upstream redoes exactly the steps
+downstream. The stage modules (prepare, encode, train, evaluate) ask this module for their steps
+and never compute a key themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from colorlib.core import steps
+from colorlib.core.config import GAN_LOSS
+from colorlib.core.io import read_json
+from colorlib.core.params import Params
+from colorlib.workflow.runs import NOTEBOOKS, generator_params, require, run_paths, upstream_key
+
+
+def split_step(params: Params, root: Path, names: list[str]) -> steps.Step:
+    """The split depends on the file names and the split settings, not on the pixels."""
+    key = steps.key(
+        "dataset",
+        root=str(root),
+        files=names,
+        limit=params.limit,
+        seed=params.seed,
+        validation_fraction=params.validation_fraction,
+        test_fraction=params.test_fraction,
+    )
+    return steps.Step(run_paths(params).dataset_json, key)
+
+
+def load_split(params: Params) -> dict[str, list[str]]:
+    """The split written by notebook 01."""
+    return read_json(require(run_paths(params).split_json, NOTEBOOKS["dataset"]))
+
+
+#: The splits whose features are cached for training.
+FEATURE_SPLITS = ("train", "validation")
+
+
+def encoder_step(params: Params) -> steps.Step:
+    key = steps.key(
+        "encoder",
+        encoder=params.encoder,
+        weights=params.encoder_weights,
+        image_size=params.image_size,
+        seed=params.seed,
+    )
+    return steps.Step(run_paths(params).encoder_json, key)
+
+
+def decoder_key_inputs(params: Params, *names: str) -> dict[str, Any]:
+    """Step-key inputs for the U-Net (``skips``, ``decoder``, ``attention``); none for the seed
+    decoder, so that its runs keep their keys."""
+    if params.decoder == "seed":
+        return {}
+    values = {"skips": True, "decoder": params.decoder, "attention": params.attention}
+    return {name: values[name] for name in names}
+
+
+def features_step(params: Params) -> steps.Step:
+    """Features depend on the split, the encoder, the augmentation settings and the photos' stamps."""
+    split = load_split(params)
+    files = [path for name in FEATURE_SPLITS for path in split[name]]
+    key = steps.key(
+        "features",
+        split=read_json(run_paths(params).dataset_json)["key"],
+        encoder=upstream_key(encoder_step(params), NOTEBOOKS["encoder"]),
+        views=params.views,
+        seed=params.seed,
+        max_rotation=params.max_rotation,
+        photos=steps.file_stamps(files),
+        **decoder_key_inputs(params, "skips"),
+    )
+    return steps.Step(run_paths(params).features_dir / "step.json", key)
+
+
+def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
+    """Two keys: the backup's (settings a checkpoint depends on) and the finished model's.
+
+    Epochs and patience may change between sessions: more epochs continue the backup.
+    """
+    paths = run_paths(params)
+    if params.loss == GAN_LOSS:
+        return gan_steps(params)
+    settings = {
+        "features": upstream_key(features_step(params), NOTEBOOKS["features"]),
+        "image_size": params.image_size,
+        "batch_size": params.batch_size,
+        "learning_rate": params.learning_rate,
+        "seed": params.seed,
+        "strategy": params.strategy,
+        **decoder_key_inputs(params, "decoder", "attention"),
+        **({"loss": params.loss} if params.loss != "mse" else {}),  # mse runs keep their keys
+    }
+    backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
+    finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
+    return backup, steps.Step(paths.model_dir / "step.json", finished)
+
+
+def gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
+    """``loss: gan``: keyed on the finished generator (so on its features and settings) and the GAN's."""
+    from colorlib.archs import discriminator_arch
+    from colorlib.training import gan
+
+    settings = {
+        "generator": upstream_key(training_steps(generator_params(params))[1], NOTEBOOKS["model"]),
+        "loss": GAN_LOSS,
+        "batch_size": params.batch_size,
+        "learning_rate": params.learning_rate,
+        "seed": params.seed,
+        "strategy": params.strategy,
+        "l1_weight": gan.L1_WEIGHT,
+        "discriminator": list(discriminator_arch.DISCRIMINATOR_FILTERS),
+    }
+    model_dir = run_paths(params).model_dir
+    backup = steps.Step(model_dir / "backup.step.json", steps.key("gan_backup", **settings))
+    finished = steps.key("gan_training", **settings, epochs=params.gan_epochs, patience=params.patience)
+    return backup, steps.Step(model_dir / "step.json", finished)
+
+
+def class_weights_step(params: Params) -> steps.Step:
+    """The rebalancing weights depend on the cached training ab, so on the features step."""
+    key = steps.key("class_weights", features=upstream_key(features_step(params), NOTEBOOKS["features"]))
+    return steps.Step(run_paths(params).class_weights, key)
+
+
+def model_key(params: Params) -> str:
+    return upstream_key(training_steps(params)[1], NOTEBOOKS["model"])
+
+
+def mean_ab_step(params: Params) -> steps.Step:
+    """The mean-ab baseline depends on the split (so on the seed), the photos and the image size."""
+    train = load_split(params)["train"]
+    key = steps.key(
+        "mean_ab",
+        split=read_json(run_paths(params).dataset_json)["key"],
+        photos=steps.file_stamps(train),
+        image_size=params.image_size,
+    )
+    return steps.Step(run_paths(params).metrics_dir / "mean_ab.json", key)
