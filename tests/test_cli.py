@@ -147,6 +147,28 @@ def test_other_lines_written_while_tensorflow_starts_still_print(tmp_path: Path)
         assert noise not in result.stderr, result.stderr
 
 
+def test_a_kernels_stderr_is_relayed_without_tensorflows_start_up_lines(monkeypatch) -> None:
+    import io
+
+    from colorlib.core import quiet
+
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    kernel_stderr = io.BytesIO(
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        b"I0000 00:00:1795924613.7 6900 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
+        b"E0000 00:00:1795924613.78 6900 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+        b"UserWarning: a real warning stays\n"
+    )
+    relayed = io.StringIO()
+    quiet.relay_without_startup_noise(kernel_stderr, relayed)
+    assert relayed.getvalue() == "UserWarning: a real warning stays\n"
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    kernel_stderr.seek(0)
+    everything = io.StringIO()
+    quiet.relay_without_startup_noise(kernel_stderr, everything)
+    assert everything.getvalue().count("\n") == 4
+
+
 def test_baseline_then_evaluate_prints_the_gray_baseline(tmp_path: Path, capsys) -> None:
     _photos(tmp_path / "truth", 4, seed=0)
     assert cli.main(["baseline", "gray", str(tmp_path / "truth"), "--out", str(tmp_path / "gray")]) == 0

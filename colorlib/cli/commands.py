@@ -119,7 +119,12 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     scan = photofiles.scan_inputs(args.inputs, recursive=args.recursive)
     photofiles.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
     quiet.import_tensorflow_quietly()
-    model = colorize.load_colorizer(args.model if args.model else colorize.default_model_path())
+    if args.model:
+        model = colorize.load_colorizer(args.model)
+    else:
+        from colorlib.colorize import pretrained
+
+        model = pretrained.load_pretrained()
     if args.temperature is not None:
         from colorlib.archs import annealed_mean
 
@@ -170,7 +175,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:
-    quiet.quiet_tensorflow()
+    quiet.import_tensorflow_quietly()
     from colorlib.workflow import chain
 
     try:
@@ -245,3 +250,13 @@ def _cmd_variants(args: argparse.Namespace) -> int:
 
 
 #: The options of the commands that run the chain (pipeline, variants): flag -> argparse settings.
+
+
+def _cmd_ship(args: argparse.Namespace) -> int:
+    quiet.import_tensorflow_quietly()
+    from colorlib.core.params import load_params
+    from colorlib.workflow import ship
+
+    path = ship.ship_run(load_params(args.params), params_file=args.params)
+    print(f"Shipped the decoder of {args.params} as {path}; update docs/pretrained.md with its scores.")
+    return 0

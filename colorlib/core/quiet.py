@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from typing import IO, TextIO
 
 from colorlib.core.config import TF_STARTUP_NOISE
 
@@ -49,3 +50,15 @@ def import_tensorflow_quietly() -> None:
                 text = TF_STARTUP_NOISE.sub("", text)
             sys.stderr.write(text)
             sys.stderr.flush()
+
+
+def relay_without_startup_noise(stream: IO[bytes], out: TextIO | None = None) -> None:
+    """Copy ``stream`` (a child process's stderr, bytes) line by line to ``out`` (stderr), without
+    TensorFlow's start-up lines, until it closes. ``TF_CPP_MIN_LOG_LEVEL=0`` passes everything on."""
+    keep_all = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
+    for raw in iter(stream.readline, b""):
+        line = raw.decode(errors="replace")
+        if keep_all or not TF_STARTUP_NOISE.fullmatch(line):
+            target = out or sys.stderr
+            target.write(line)
+            target.flush()

@@ -22,11 +22,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from colorlib.core import quiet
 from colorlib.core.config import ENCODER_STRIDE, project_root
 from colorlib.core.io import atomic_write, write_json
 from colorlib.core.params import PARAMS_ENV, Params, load_params
@@ -193,6 +196,25 @@ def cell_logger(prefix: str, log: Callable[[str], None]) -> CellCallback:
     return on_cell
 
 
+@functools.cache
+def _quiet_kernel_manager() -> type:
+    """A kernel manager whose kernels' stderr reaches ours without TensorFlow's start-up lines.
+
+    A kernel writes those lines (:data:`colorlib.core.config.TF_STARTUP_NOISE`) before its log level
+    applies, so they are filtered on the way: the kernel's stderr is a pipe, relayed by a thread.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["stderr"] = subprocess.PIPE
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            stream = self.provisioner.process.stderr
+            threading.Thread(target=quiet.relay_without_startup_noise, args=(stream,), daemon=True).start()
+
+    return QuietKernelManager
+
+
 def _execute(
     source: Path,
     executed: Path,
@@ -220,6 +242,7 @@ def _execute(
                 progress_bar=False,
                 engine_name=_progress_engine(),
                 on_cell=on_cell,
+                kernel_manager_class=_quiet_kernel_manager(),
             )
         except PapermillExecutionError as error:
             return f"{error.ename}: {error.evalue}"
