@@ -386,16 +386,6 @@ def test_missing_model_gives_a_clear_error(mixed_folder, tmp_path, capsys):
     assert "No model at" in capsys.readouterr().err
 
 
-def test_default_model_is_the_default_run_colorizer():
-    assert colorize.default_model_path().parts[-5:] == (
-        "data",
-        "runs",
-        "default",
-        "model",
-        "colorizer.keras",
-    )
-
-
 @pytest.mark.shared_data
 def test_real_grayscale_photos_keep_size_and_lightness(constant_colorizer, shared_data, tmp_path):
     folder = shared_data / "colorization" / GRAY_CLASS_DIR

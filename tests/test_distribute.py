@@ -51,7 +51,7 @@ WORKER = textwrap.dedent(
     """
     import json, os, sys
     import numpy as np, keras, tensorflow as tf
-    from colorlib import training
+    from colorlib.training import fitting
 
     out = sys.argv[1]
     config = json.loads(os.environ["TF_CONFIG"])

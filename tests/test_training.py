@@ -170,7 +170,7 @@ TRAIN_SCRIPT = textwrap.dedent(
     """
     import sys, time
     import keras, numpy as np
-    from colorlib import training
+    from colorlib.training import fitting
 
     class Slow(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

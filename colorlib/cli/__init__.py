@@ -3,12 +3,13 @@
     colorlib demo-data                      build the demo dataset in data/demo/
     colorlib train [DATASET] [--out DIR]    split, cache features, train; resumes when interrupted
     colorlib extract [DATASET]              only cache the encoder features (one shard with --shard i/n)
-    colorlib colorize INPUT... --out DIR    colorize photos at their own resolution
+    colorlib colorize INPUT... --out DIR    colorize photos at their own resolution (the shipped colorizer)
     colorlib evaluate TRUTH_DIR PRED_DIR    PSNR, SSIM, colorfulness and AuC of predictions
     colorlib baseline gray INPUT... --out DIR   the baselines' predictions, to evaluate the same way
     colorlib pipeline [--params FILE]       run notebooks 01-05 with papermill into reports/
     colorlib variants [--only NAME ...]     run the chain for every params/variants/*.yaml, then compare
     colorlib compare RUN_OR_PARAMS...       one page comparing finished runs: reports/compare/compare.html
+    colorlib ship --params FILE             a trained run's decoder becomes the shipped colorizer
 
 Argument parsing, printing and exit statuses live here; the library modules return
 results and raise errors. Exit statuses: 0 success, 1 some inputs failed, 2 an error
@@ -36,6 +37,7 @@ from colorlib.cli.commands import (
     _cmd_evaluate,
     _cmd_extract,
     _cmd_pipeline,
+    _cmd_ship,
     _cmd_train,
     _cmd_variants,
 )
@@ -119,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="search the sub-folders of input folders (default: yes; --no-recursive: only the folder itself)",
     )
     colorize.add_argument(
-        "--model", help="a trained .keras model (default: data/runs/default/model/colorizer.keras)"
+        "--model",
+        help="a trained .keras model, e.g. data/runs/default/model/colorizer.keras (default: the colorizer "
+        "that ships with colorlib, docs/pretrained.md)",
     )
     colorize.add_argument(
         "--batch-size", type=int, default=BATCH_SIZE, help=f"photos per model pass (default: {BATCH_SIZE})"
@@ -191,6 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_options(compare, {"--reports-dir": CHAIN_OPTIONS["--reports-dir"]} | COMPARE_OPTIONS)
     compare.set_defaults(handler=_cmd_compare)
+
+    ship = commands.add_parser(
+        "ship",
+        help="make a trained and scored run's decoder the colorizer that ships with colorlib, if it is "
+        "above gray on PSNR and AuC on every set and closer in colour strength than the one shipped now",
+    )
+    ship.add_argument(
+        "--params", required=True, help="the run's YAML parameters file, e.g. params/pretrained.yaml"
+    )
+    ship.set_defaults(handler=_cmd_ship)
     return parser
 
 

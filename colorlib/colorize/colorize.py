@@ -31,12 +31,10 @@ from tqdm import tqdm
 from colorlib.colorize import ownsize
 from colorlib.colorize.fullres import combine_full_resolution, model_image_size, model_input_l, predict_ab
 from colorlib.colorize.photofiles import InputScan, LeftOut, plan_outputs, scan_inputs
-from colorlib.core.config import BATCH_SIZE, project_root
+from colorlib.core.config import BATCH_SIZE
 from colorlib.core.io import atomic_write
 from colorlib.data.images import ImageLoadError, open_image
 
-#: Where ``colorlib colorize`` looks for a model when none is given (relative to the project).
-DEFAULT_MODEL = Path("data/runs/default/model/colorizer.keras")
 #: Decoded photos waiting for the model, and photos in one model batch, stay under this
 #: many pixels (a single larger photo still goes through, alone).
 BATCH_PIXELS = 1 << 25
@@ -67,11 +65,6 @@ class _Decoded:
     target: Path
     rgb: np.ndarray  # uint8 (H, W, 3), full resolution
     l_small: np.ndarray  # float32 (S, S, 1) in [0, 1]; (h, w, 1) at the photo's own size
-
-
-def default_model_path() -> Path:
-    """``data/runs/default/model/colorizer.keras`` under the project root."""
-    return project_root() / DEFAULT_MODEL
 
 
 def _not_a_model(path: Path, reason: str) -> str:

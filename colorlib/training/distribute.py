@@ -4,10 +4,12 @@ This is the one module that uses ``tf.distribute``; the rest of colorlib is Kera
 backend-agnostic. Build and compile the model inside the strategy's scope, then fit as
 usual; Keras splits every batch across the replicas::
 
-    from colorlib import distribute, models
+    from colorlib import losses
+    from colorlib.archs import seed_arch
+    from colorlib.training import distribute
 
     with distribute.scope("mirrored"):
-        decoder = models.compile_model(models.build_decoder(256))
+        decoder = losses.compile_model(seed_arch.build_decoder(256))
     decoder.fit(train_dataset, validation_data=validation_dataset, epochs=50)
 
 **One machine, several GPUs: "mirrored".** ``tf.distribute.MirroredStrategy`` keeps a copy
