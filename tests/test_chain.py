@@ -319,7 +319,7 @@ def test_chain_can_start_at_a_later_notebook(tiny_chain):
 def test_missing_encoder_weights_stop_the_chain_before_any_notebook(tiny_chain, capsys):
     notebooks, params, reports = tiny_chain
     values = yaml.safe_load(params.read_text())
-    values["encoder_weights"] = str(params.parent / "no-such-vgg16.h5")
+    values.update(encoder="vgg16", encoder_weights=str(params.parent / "no-such-vgg16.h5"))
     params.write_text(yaml.safe_dump(values))
     assert pipeline_cli(params, reports, notebooks) == 2
     assert "No encoder weights file" in capsys.readouterr().err
@@ -335,7 +335,7 @@ def test_offline_imagenet_weights_stop_the_chain_before_any_notebook(tiny_chain,
     monkeypatch.setattr(vgg16_arch, "build_vgg16", offline)
     notebooks, params, reports = tiny_chain
     values = yaml.safe_load(params.read_text())
-    values["encoder_weights"] = "imagenet"
+    values.update(encoder="vgg16", encoder_weights="imagenet")
     params.write_text(yaml.safe_dump(values))
     assert pipeline_cli(params, reports, notebooks) == 2
     assert vgg16_arch.VGG16_WEIGHTS_FILE in capsys.readouterr().err
