@@ -60,12 +60,13 @@ def read_manifest(folder: Path | str = PRETRAINED_DIR) -> dict[str, Any]:
     return read_json(path)
 
 
-def check_weights(folder: Path | str = PRETRAINED_DIR) -> Path:
-    """The weights file of ``folder``, after checking its SHA-256 against the manifest.
+def check_weights(folder: Path | str = PRETRAINED_DIR, manifest: Mapping[str, Any] | None = None) -> Path:
+    """The weights file of ``folder``, after checking its SHA-256 against the manifest (read from
+    ``folder`` unless given).
 
     Raises :class:`PretrainedWeightsError` naming the file and the expected SHA-256 when they differ.
     """
-    manifest = read_manifest(folder)
+    manifest = read_manifest(folder) if manifest is None else manifest
     path = weights_path(folder)
     if not path.is_file():
         raise PretrainedWeightsError(f"The shipped decoder weights {path} are missing; reinstall colorlib.")
@@ -98,9 +99,8 @@ def _read_decoder(path: Path):
 def _load(folder: str):
     from colorlib.archs import colorizer_arch
 
-    path = check_weights(folder)
     manifest = read_manifest(folder)
-    decoder = _read_decoder(path)
+    decoder = _read_decoder(check_weights(folder, manifest))
     encoder = colorizer_arch.build_encoder("imagenet", int(manifest["image_size"]), manifest["encoder"])
     return colorizer_arch.build_colorizer(encoder, decoder)
 
