@@ -44,6 +44,16 @@ VALIDATION_FRACTION = 0.1
 TEST_FRACTION = 0.1
 SEED = 42
 
+#: The split that holds the photos of the second and later dataset folders used for training, and the one
+#: held back from them for testing (the main folder's validation and test splits stay as they are).
+EXTRA_TRAIN_SPLIT = "extra-train"
+EXTRA_TEST_SPLIT = "extra-test"
+#: Photos of the extra folders held back as the extra-test set.
+EXTRA_TEST_PHOTOS = 1000
+#: Cached views per extra training photo: 1 (the photo itself), so many new photos do not double the
+#: cache (a U-Net view with Lite0 is 0.89 MB).
+EXTRA_VIEWS = 1
+
 #: Maximum rotation of the augmentation, in degrees either way.
 ROTATION_DEGREES = 15.0
 

@@ -31,6 +31,8 @@ from colorlib.core.config import (
     DEFAULT_ENCODER_NAME,
     ENCODER_NAMES,
     EPOCHS,
+    EXTRA_TEST_PHOTOS,
+    EXTRA_VIEWS,
     GAN_LOSS,
     GENERATOR_LOSSES,
     IMAGE_SIZE,
@@ -59,8 +61,11 @@ class Params:
     """Everything a run needs. Paths may be relative to the project root."""
 
     run_name: str = _param("default", "name of the run; artifacts go to <data_dir>/runs/<run_name>/")
-    dataset: str | None = _param(
-        None, "dataset folder ('class 0'/'class 1' layout, or flat); None: the demo dataset"
+    dataset: str | list[str] | None = _param(  # noqa: RUF009 (a dataclasses.field, default None)
+        None,
+        "dataset folder ('class 0'/'class 1' layout, or flat); None: the demo dataset. In YAML a list: "
+        "the first folder is split into train, validation and test; the colour photos of the others "
+        "join training only, less extra_test of them held back as the extra-test set",
     )
     limit: int | None = _param(None, "use at most this many colour photos, chosen with the seed (None: all)")
     image_size: int = _param(IMAGE_SIZE, "side of the square training images, a multiple of 32")
@@ -99,6 +104,13 @@ class Params:
     validation_fraction: float = _param(VALIDATION_FRACTION, "share of the colour photos for validation")
     test_fraction: float = _param(TEST_FRACTION, "share of the colour photos held back for testing")
     views: int = _param(2, "cached views per training photo: the photo plus views-1 augmented copies")
+    extra_views: int = _param(
+        EXTRA_VIEWS, "cached views per training photo of the second and later dataset folders"
+    )
+    extra_test: int = _param(
+        EXTRA_TEST_PHOTOS,
+        "photos of the second and later dataset folders held back as the extra-test set (seeded choice)",
+    )
     max_rotation: float = _param(ROTATION_DEGREES, "largest rotation of an augmented view, in degrees")
     strategy: str = _param("default", "tf.distribute strategy: 'default' or 'mirrored' (several GPUs)")
     patience: int | None = _param(
@@ -122,15 +134,22 @@ class Params:
             "gan_epochs": self.gan_epochs >= 1,
             "learning_rate": self.learning_rate > 0,
             "views": self.views >= 1,
+            "extra_views": self.extra_views >= 1,
+            "extra_test": self.extra_test >= 0,
             "limit": self.limit is None or self.limit >= 3,
         }
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(
                     f"Parameter {name}={getattr(self, name)!r} is not valid: image_size must be a "
-                    "multiple of 32, batch_size, epochs, gan_epochs and views at least 1, learning_rate "
-                    "positive, limit None or at least 3."
+                    "multiple of 32, batch_size, epochs, gan_epochs, views and extra_views at least 1, "
+                    "learning_rate positive, extra_test at least 0, limit None or at least 3."
                 )
+        if isinstance(self.dataset, list) and not all(isinstance(item, str) for item in self.dataset or [0]):
+            raise ValueError(
+                f"dataset={self.dataset!r}: give one folder, or in YAML a non-empty list of folders "
+                "(or null for the demo dataset)."
+            )
         if self.encoder not in ENCODER_NAMES:
             known = ", ".join(ENCODER_NAMES)
             raise ValueError(f"encoder={self.encoder!r} is not known; choose one of {known}.")
@@ -179,6 +198,12 @@ class Params:
     def cache_dir(self) -> Path:
         """The shared, content-addressed feature cache: ``<data_dir>/cache/features``."""
         return self.data_path / "cache" / "features"
+
+    @property
+    def dataset_folders(self) -> list[Path]:
+        """The dataset folders, resolved: ``dataset`` as a list (empty for the demo dataset)."""
+        folders = [self.dataset] if isinstance(self.dataset, str) else list(self.dataset or [])
+        return [self.resolve(folder) for folder in folders]
 
     @property
     def benchmarks(self) -> list[Path]:

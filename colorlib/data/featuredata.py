@@ -16,8 +16,15 @@ import keras
 import numpy as np
 
 from colorlib.archs import unet_arch
-from colorlib.core.config import BATCH_SIZE, SEED
-from colorlib.data.featureindex import AUGMENTED_SPLITS, EXTRA_ARRAYS, FeatureIndex, load_run_indexes
+from colorlib.core.config import BATCH_SIZE, EXTRA_TRAIN_SPLIT, SEED
+from colorlib.data.featureindex import (
+    AUGMENTED_SPLITS,
+    EXTRA_ARRAYS,
+    FeatureIndex,
+    index_path,
+    join_indexes,
+    load_run_indexes,
+)
 from colorlib.data.featurestore import FeatureStore
 from colorlib.data.inputs import NpyRows, epoch_order
 
@@ -161,8 +168,14 @@ class FeatureDataset(keras.utils.PyDataset):
 def run_datasets(
     features_dir: Path | str, batch_size: int = BATCH_SIZE, seed: int = SEED, **kwargs: Any
 ) -> dict[str, FeatureDataset]:
-    """``{"train": shuffled FeatureDataset, "validation": in order}`` from a run's saved indexes."""
+    """``{"train": shuffled FeatureDataset, "validation": in order}`` from a run's saved indexes.
+
+    A run with extra folders also has an ``extra-train`` index; its entries join the training ones.
+    """
     indexes = load_run_indexes(features_dir)
+    extra_path = index_path(features_dir, EXTRA_TRAIN_SPLIT)
+    if extra_path.is_file():
+        indexes["train"] = join_indexes(indexes["train"], FeatureIndex.load(extra_path))
     return {
         split: FeatureDataset(index, batch_size, shuffle=split in AUGMENTED_SPLITS, seed=seed, **kwargs)
         for split, index in indexes.items()

@@ -137,6 +137,26 @@ def merge_indexes(indexes: Sequence[FeatureIndex], cache_dir: Path | str | None 
     )
 
 
+def join_indexes(first: FeatureIndex, second: FeatureIndex) -> FeatureIndex:
+    """One index listing the entries of ``first`` then ``second``: two splits of one run read as one.
+
+    They may differ in views; they must share the store, image size, encoder and skips.
+    """
+    shared = ("cache_dir", "image_size", "encoder", "skips")
+    differing = [name for name in shared if getattr(first, name) != getattr(second, name)]
+    if differing:
+        raise ValueError(
+            f"The indexes differ in {', '.join(differing)}, so their entries cannot be read as one "
+            "dataset; extract both splits with the same encoder into the same cache."
+        )
+    return dataclasses.replace(
+        first,
+        entries=[*first.entries, *second.entries],
+        skipped=[*first.skipped, *second.skipped],
+        stats={name: first.stats.get(name, 0) + second.stats.get(name, 0) for name in first.stats},
+    )
+
+
 def index_path(features_dir: Path | str, split: str, part: tuple[int, int] | None = None) -> Path:
     """``<features_dir>/<split>.json``, or ``<split>.part-i-of-n.json`` for a worker's part."""
     suffix = f".part-{part[0]}-of-{part[1]}" if part else ""

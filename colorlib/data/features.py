@@ -251,12 +251,18 @@ def extract_features(
     )
 
 
+def _split_views(views: int | Mapping[str, int], split: str) -> int:
+    if isinstance(views, Mapping):
+        return int(views.get(split, 1))
+    return views if split in AUGMENTED_SPLITS else 1
+
+
 def extract_splits(
     splits: Mapping[str, Sequence[Path | str]],
     encoder: keras.Model,
     features_dir: Path | str,
     cache_dir: Path | str | None = None,
-    views: int = 1,
+    views: int | Mapping[str, int] = 1,
     seed: int = SEED,
     max_rotation: float = ROTATION_DEGREES,
     batch_size: int = BATCH_SIZE,
@@ -265,6 +271,8 @@ def extract_splits(
     progress: bool = True,
 ) -> dict[str, FeatureIndex]:
     """Extract each split (``views`` views for training, view 0 for the others); save the indexes.
+
+    ``views`` may also be a mapping ``{split: views}``; splits it does not name get view 0 only.
 
     With ``shard="i/n"`` this worker saves its parts; when every part of a split is
     there, the last worker also saves the merged ``<split>.json``. Returns the indexes
@@ -277,7 +285,7 @@ def extract_splits(
             paths,
             encoder,
             cache_dir,
-            views if split in AUGMENTED_SPLITS else 1,
+            _split_views(views, split),
             seed,
             max_rotation,
             batch_size,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from colorlib.core.config import EXTRA_TRAIN_SPLIT
 from colorlib.core.params import Params
-from colorlib.workflow.keys import FEATURE_SPLITS, encoder_step, features_step, load_split
+from colorlib.workflow.keys import encoder_step, feature_splits, features_step, load_split
 from colorlib.workflow.runs import load_run_encoder, run_paths
 
 #: Images per encoder pass when extracting features: large batches use the CPU or GPU best.
@@ -35,30 +36,32 @@ def build_run_encoder(params: Params):
 def extract_run_features(params: Params, encoder, shard: str | None = None, progress: bool = True):
     """Cache the encoder features of the training and validation photos (notebook 02).
 
-    Training photos get ``params.views`` views (the photo plus augmented copies);
-    validation photos only the photo itself. For ``decoder: unet`` the cache also holds
+    Training photos get ``params.views`` views (the photo plus augmented copies), the extra
+    training photos (second and later dataset folders) ``params.extra_views``; validation
+    photos only the photo itself. For ``decoder: unet`` the cache also holds
     the skip features and L (the multiscale version of ``encoder``). Features already in the shared cache
     (``params.cache_dir``) for the same image content, size, augmentation and encoder
     weights are reused. ``shard="i/n"`` extracts only this worker's part.
-    Returns ``{"train": FeatureIndex, "validation": FeatureIndex}``.
+    Returns ``{"train": FeatureIndex, "validation": FeatureIndex}``, and ``"extra-train"`` when
+    the run has extra folders.
     """
     from colorlib.data import featureindex, features
 
     paths = run_paths(params)
     step = features_step(params)
-    if shard is None and step.done():
-        return featureindex.load_run_indexes(paths.features_dir, FEATURE_SPLITS)
     split = load_split(params)
+    if shard is None and step.done():
+        return featureindex.load_run_indexes(paths.features_dir, feature_splits(split))
     if params.decoder == "unet":
         from colorlib.archs import colorizer_arch
 
         encoder = colorizer_arch.multiscale_encoder(encoder)
     indexes = features.extract_splits(
-        {name: split[name] for name in FEATURE_SPLITS},
+        {name: split[name] for name in feature_splits(split)},
         encoder,
         paths.features_dir,
         cache_dir=params.cache_dir,
-        views=params.views,
+        views={"train": params.views, EXTRA_TRAIN_SPLIT: params.extra_views},
         seed=params.seed,
         max_rotation=params.max_rotation,
         batch_size=ENCODER_BATCH_SIZE,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from colorlib.core import steps
+from colorlib.core.config import EXTRA_TEST_SPLIT
 from colorlib.core.params import Params
 from colorlib.data import images
 from colorlib.workflow.keys import load_split, mean_ab_step, model_key
@@ -37,15 +38,14 @@ def _colorize_set(params: Params, inputs: list[str], out_dir: Path, progress: bo
 def colorize_run(params: Params, progress: bool = True) -> dict[str, list[Path]]:
     """Colorize the held-back test photos and the real grayscale photos (``class 1``).
 
-    Outputs go to ``outputs/test/`` and ``outputs/gray/`` with the input file names.
+    Outputs go to ``outputs/test/`` and ``outputs/gray/`` with the input file names, and the
+    extra-test photos of a run with extra folders to ``outputs/extra-test/``.
     A set already colorized by the same model is not done again.
     """
     split = load_split(params)
     outputs_dir = run_paths(params).outputs_dir
-    return {
-        name: _colorize_set(params, split.get(name, []), outputs_dir / name, progress)
-        for name in ("test", "gray")
-    }
+    names = ("test", "gray", EXTRA_TEST_SPLIT) if split.get(EXTRA_TEST_SPLIT) else ("test", "gray")
+    return {name: _colorize_set(params, split.get(name, []), outputs_dir / name, progress) for name in names}
 
 
 @dataclass
@@ -96,8 +96,9 @@ def _csv_name(set_name: str, method: str) -> str:
 def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     """Score the model and the baselines (gray, mean ab of the training set) with the same code.
 
-    The test photos of the run are always scored; each folder of ``params.benchmark`` (say
-    Kodak24 and CBSD68) too: it is colorized into ``outputs/benchmark/<name>/`` first.
+    The test photos of the run are always scored, and its extra-test photos when it has some;
+    each folder of ``params.benchmark`` (say Kodak24 and CBSD68) too: it is colorized into
+    ``outputs/benchmark/<name>/`` first.
     Writes ``metrics/summary.json`` (the step record) and per-image CSV files; scores of
     the same predictions are read back from them.
     """
@@ -108,6 +109,8 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     outputs = colorize_run(params, progress=progress)
     evaluation = RunEvaluation(mean_ab=training_mean_ab(params, progress=progress))
     sets = {"test": (split["test"], outputs["test"])}
+    if split.get(EXTRA_TEST_SPLIT):
+        sets[EXTRA_TEST_SPLIT] = (split[EXTRA_TEST_SPLIT], outputs[EXTRA_TEST_SPLIT])
     for bench_dir in params.benchmarks:
         truths = [str(path) for path in images.list_images(bench_dir)]
         out_dir = paths.outputs_dir / "benchmark" / bench_dir.name

@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from colorlib.core import steps
-from colorlib.core.config import GAN_LOSS
+from colorlib.core.config import EXTRA_TRAIN_SPLIT, GAN_LOSS
 from colorlib.core.io import read_json
 from colorlib.core.params import Params
 from colorlib.workflow.runs import NOTEBOOKS, generator_params, require, run_paths, upstream_key
 
 
-def split_step(params: Params, root: Path, names: list[str]) -> steps.Step:
-    """The split depends on the file names and the split settings, not on the pixels."""
+def split_step(params: Params, root: Path, names: list[str], extra_names: list[str] = ()) -> steps.Step:
+    """The split depends on the file names and the split settings, not on the pixels.
+
+    ``extra_names`` are the photos of the second and later folders; with none the key is as it was.
+    """
+    extras = {"extra_files": list(extra_names), "extra_test": params.extra_test} if extra_names else {}
     key = steps.key(
         "dataset",
         root=str(root),
@@ -28,6 +32,7 @@ def split_step(params: Params, root: Path, names: list[str]) -> steps.Step:
         seed=params.seed,
         validation_fraction=params.validation_fraction,
         test_fraction=params.test_fraction,
+        **extras,
     )
     return steps.Step(run_paths(params).dataset_json, key)
 
@@ -37,8 +42,14 @@ def load_split(params: Params) -> dict[str, list[str]]:
     return read_json(require(run_paths(params).split_json, NOTEBOOKS["dataset"]))
 
 
-#: The splits whose features are cached for training.
+#: The splits whose features are cached for training; a run with extra folders adds
+#: :data:`EXTRA_TRAIN_SPLIT` (:func:`feature_splits`).
 FEATURE_SPLITS = ("train", "validation")
+
+
+def feature_splits(split: dict[str, list[str]]) -> tuple[str, ...]:
+    """The cached splits of a run: :data:`FEATURE_SPLITS`, plus the extra training photos when it has some."""
+    return (*FEATURE_SPLITS, EXTRA_TRAIN_SPLIT) if split.get(EXTRA_TRAIN_SPLIT) else FEATURE_SPLITS
 
 
 def encoder_step(params: Params) -> steps.Step:
@@ -64,7 +75,8 @@ def decoder_key_inputs(params: Params, *names: str) -> dict[str, Any]:
 def features_step(params: Params) -> steps.Step:
     """Features depend on the split, the encoder, the augmentation settings and the photos' stamps."""
     split = load_split(params)
-    files = [path for name in FEATURE_SPLITS for path in split[name]]
+    files = [path for name in feature_splits(split) for path in split[name]]
+    extras = {"extra_views": params.extra_views} if split.get(EXTRA_TRAIN_SPLIT) else {}
     key = steps.key(
         "features",
         split=read_json(run_paths(params).dataset_json)["key"],
@@ -74,6 +86,7 @@ def features_step(params: Params) -> steps.Step:
         max_rotation=params.max_rotation,
         photos=steps.file_stamps(files),
         **decoder_key_inputs(params, "skips"),
+        **extras,
     )
     return steps.Step(run_paths(params).features_dir / "step.json", key)
 

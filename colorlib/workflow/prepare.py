@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorlib.core.config import EXTRA_TEST_SPLIT, EXTRA_TRAIN_SPLIT
 from colorlib.core.io import read_json, write_json
 from colorlib.core.params import Params
 from colorlib.data import images
@@ -44,7 +45,35 @@ def dataset_root(params: Params) -> Path:
         from colorlib.data import demo
 
         return demo.build_demo_dataset(params.data_path / "demo")
-    return params.resolve(params.dataset)
+    return params.dataset_folders[0]
+
+
+def extra_color_files(params: Params) -> list[str]:
+    """The colour photos of the second and later dataset folders, sorted (none for one folder)."""
+    return sorted(
+        str(path) for root in params.dataset_folders[1:] for path in images.find_dataset(root).color_files
+    )
+
+
+def split_extra(files: list[str], held_back: int, seed: int) -> dict[str, list[str]]:
+    """``{"extra-train": [...], "extra-test": [...]}``: ``held_back`` of ``files`` chosen with ``seed``.
+
+    Raises ``ValueError`` when ``held_back`` leaves no training photo.
+    """
+    if files and held_back >= len(files):
+        raise ValueError(
+            f"extra_test={held_back} holds back every one of the {len(files)} extra photos; "
+            "lower it so that some join training."
+        )
+    chosen = (
+        set(np.random.default_rng(seed).choice(len(files), held_back, replace=False).tolist())
+        if files
+        else set()
+    )
+    return {
+        EXTRA_TRAIN_SPLIT: [path for n, path in enumerate(files) if n not in chosen],
+        EXTRA_TEST_SPLIT: [path for n, path in enumerate(files) if n in chosen],
+    }
 
 
 def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
@@ -59,7 +88,10 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
     paths = run_paths(params)
     root = dataset_root(params)
     dataset = images.find_dataset(root)
-    step = split_step(params, root, [str(path) for path in [*dataset.color_files, *dataset.gray_files]])
+    extra_files = extra_color_files(params)
+    step = split_step(
+        params, root, [str(path) for path in [*dataset.color_files, *dataset.gray_files]], extra_files
+    )
     recorded = step.result()
     if recorded is not None and paths.split_json.is_file():
         return PreparedDataset(
@@ -86,6 +118,13 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
     # In class 1 every readable photo is colorized, whether or not it carries a tint.
     split["gray"] = sorted(str(path) for path in [*gray_ok, *map(Path, gray_report.grayscale)])
     skipped = report.skipped + gray_report.skipped
+    extra_report = None
+    if extra_files:
+        extra_ok, extra_report = inputs.scan_images(
+            extra_files, progress=progress, desc="Checking extra photos"
+        )
+        split |= split_extra(sorted(map(str, extra_ok)), params.extra_test, params.seed)
+        skipped += extra_report.skipped
     write_json(paths.split_json, split)
     step.finish(
         {
@@ -94,7 +133,8 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
             "gray_files": len(dataset.gray_files),
             "used_color_files": len(candidates),
             "skipped": skipped,
-            "grayscale_in_color": report.grayscale,
+            "grayscale_in_color": report.grayscale + (extra_report.grayscale if extra_report else []),
+            **({"extra_files": len(extra_files)} if extra_files else {}),
         }
     )
     return PreparedDataset(dataset, split, skipped, report.grayscale)
