@@ -35,7 +35,16 @@ DECODER_NAMES = ("seed", "unet")
 GENERATOR_LOSSES = ("mse", "huber", "classification")
 #: The adversarial fine-tuning of a trained generator (:mod:`colorlib.training.gan`).
 GAN_LOSS = "gan"
-LOSS_NAMES = (*GENERATOR_LOSSES, GAN_LOSS)
+#: DDColor's four terms (L1, perceptual, adversarial, colorfulness) fine-tuning a trained generator
+#: (:mod:`colorlib.losses.ddcolor`).
+DDCOLOR_LOSS = "ddcolor"
+#: The losses trained by :class:`colorlib.training.gan.GANTrainer`, after a ``gan_from`` generator.
+ADVERSARIAL_LOSSES = (GAN_LOSS, DDCOLOR_LOSS)
+LOSS_NAMES = (*GENERATOR_LOSSES, *ADVERSARIAL_LOSSES)
+
+#: The optimizers and learning-rate schedules a run can use (:mod:`colorlib.training.schedules`).
+OPTIMIZERS = ("adam", "adamw")
+LR_SCHEDULES = ("constant", "step", "cosine")
 
 BATCH_SIZE = 32
 EPOCHS = 50

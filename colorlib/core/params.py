@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from colorlib.core.config import (
+    ADVERSARIAL_LOSSES,
     BATCH_SIZE,
     DECODER_NAMES,
     DEFAULT_ENCODER_NAME,
@@ -33,11 +34,12 @@ from colorlib.core.config import (
     EPOCHS,
     EXTRA_TEST_PHOTOS,
     EXTRA_VIEWS,
-    GAN_LOSS,
     GENERATOR_LOSSES,
     IMAGE_SIZE,
     LEARNING_RATE,
     LOSS_NAMES,
+    LR_SCHEDULES,
+    OPTIMIZERS,
     ROTATION_DEGREES,
     SEED,
     TEST_FRACTION,
@@ -91,15 +93,41 @@ class Params:
     loss: str = _param(
         LOSS_NAMES[0],
         "the training loss: 'mse' (the original design), 'huber', 'classification' (ab bins, "
-        "Zhang et al. 2016), or 'gan' (U-Net only: a short adversarial fine-tuning of the "
-        "gan_from model)",
+        "Zhang et al. 2016), 'gan' (U-Net only: a short adversarial fine-tuning of the "
+        "gan_from model) or 'ddcolor' (U-Net only: the same fine-tuning with DDColor's four losses)",
     )
     gan_from: str = _param(
         GENERATOR_LOSSES[0],
         "loss=gan only: the loss of the trained generator the GAN starts from ('mse', 'huber' or "
         "'classification'; trained first in model/ when it is not there)",
     )
-    gan_epochs: int = _param(2, "loss=gan only: epochs of adversarial fine-tuning after the generator's")
+    gan_epochs: int = _param(
+        2, "loss=gan or ddcolor: epochs of adversarial fine-tuning after the generator's"
+    )
+    generator_run: str | None = _param(
+        None,
+        "loss=gan or ddcolor: the run whose finished gan_from training is the generator, trained "
+        "first with the same settings (None: this run trains its own in model/)",
+    )
+    l1_weight: float = _param(0.1, "loss=ddcolor: weight of the L1 term on ab (0: off)")
+    perceptual_weight: float = _param(
+        5.0, "loss=ddcolor: weight of the perceptual term, frozen Lite0 features of RGB (0: off)"
+    )
+    adversarial_weight: float = _param(
+        1.0, "loss=ddcolor: weight of the PatchGAN's adversarial term (0: off)"
+    )
+    colorfulness_weight: float = _param(
+        0.5, "loss=ddcolor: weight of the colorfulness term, 1 - colorfulness of the RGB (0: off)"
+    )
+    color_enhance: float = _param(
+        1.2, "loss=ddcolor: the targets' ab are scaled by this and clipped, for more vivid colour (1: off)"
+    )
+    optimizer: str = _param("adam", "'adam' (the original design) or 'adamw' (decoupled weight decay)")
+    weight_decay: float = _param(0.01, "optimizer=adamw: the decoupled weight decay")
+    lr_schedule: str = _param(
+        "constant",
+        "learning rate by epoch: 'constant', 'step' (halved at 1/2 and 3/4 of epochs) or 'cosine'",
+    )
     seed: int = _param(SEED, "seed of the split, the augmentations and the initial weights")
     validation_fraction: float = _param(VALIDATION_FRACTION, "share of the colour photos for validation")
     test_fraction: float = _param(TEST_FRACTION, "share of the colour photos held back for testing")
@@ -164,11 +192,12 @@ class Params:
                 f"gan_from={self.gan_from!r} is not known; the GAN starts from a model trained with "
                 f"one of {', '.join(GENERATOR_LOSSES)}."
             )
-        if self.loss == GAN_LOSS and self.decoder != "unet":
+        if self.loss in ADVERSARIAL_LOSSES and self.decoder != "unet":
             raise ValueError(
-                "loss=gan needs decoder=unet: the discriminator is conditioned on L, which only the "
-                "U-Net's cached batches hold. Set decoder: unet, or choose another loss."
+                f"loss={self.loss} needs decoder=unet: the discriminator is conditioned on L, which only "
+                "the U-Net's cached batches hold. Set decoder: unet, or choose another loss."
             )
+        self._check_training_choices()
         if not isinstance(self.attention, bool):
             raise ValueError(f"attention={self.attention!r} must be true or false.")
         if self.attention and self.decoder != "unet":
@@ -178,6 +207,24 @@ class Params:
                 f"encoder_weights={self.encoder_weights!r}: write null in YAML (None in Python) "
                 "for random weights."
             )
+
+    def _check_training_choices(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer={self.optimizer!r} is not known; choose one of {', '.join(OPTIMIZERS)}."
+            )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule={self.lr_schedule!r} is not known; choose one of {', '.join(LR_SCHEDULES)}."
+            )
+        weights = ("l1_weight", "perceptual_weight", "adversarial_weight", "colorfulness_weight")
+        for name in (*weights, "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be 0 (off) or positive.")
+        if self.color_enhance <= 0:
+            raise ValueError(f"color_enhance={self.color_enhance!r} must be positive (1.0: off).")
+        if self.loss == "ddcolor" and not any(getattr(self, name) > 0 for name in weights):
+            raise ValueError("loss=ddcolor needs at least one of its four loss weights above 0.")
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the parameters, made absolute against the project root."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from colorlib.core.config import GAN_LOSS, LEARNING_RATE, LOSS_NAMES
+from colorlib.core.config import ADVERSARIAL_LOSSES, LEARNING_RATE, LOSS_NAMES
 from colorlib.losses import classification
 
 #: Huber loss threshold in normalized ab (ab / 128): 0.1 is 12.8 ab units. Errors below it are
@@ -33,9 +33,9 @@ def training_loss(loss: str = LOSS_NAMES[0], class_weights: np.ndarray | None = 
                 "compute them with colorclasses.training_weights (workflow.class_weights for a run)."
             )
         return classification.ClassificationLoss(class_weights)
-    if loss == GAN_LOSS:
+    if loss in ADVERSARIAL_LOSSES:
         raise ValueError(
-            "loss='gan' is not a Keras loss: the GAN is trained by colorlib.training.gan.GANTrainer "
+            f"loss={loss!r} is not a Keras loss: it is trained by colorlib.training.gan.GANTrainer "
             "(workflow.train_run does it for a run)."
         )
     raise ValueError(f"Unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}.")

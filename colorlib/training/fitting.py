@@ -22,6 +22,11 @@ Files in ``out_dir``::
     backup/latest.weights.h5         model and optimizer state after the last finished epoch
     backup/training_metadata.json    {"epoch": E, "batch": 0}: E epochs are finished
     history.csv                      one row per finished epoch (Keras CSVLogger), no duplicates
+    best.weights.h5                  with ``patience``: the weights of the best epoch so far
+
+Early stopping (:class:`EarlyStop`) resumes too: the best validation loss and the epochs
+since it are read back from ``history.csv``, and the best weights from ``best.weights.h5``,
+so a run killed and resumed stops, and restores, exactly as one that ran through.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from colorlib.core.io import atomic_write, read_json, write_json
 
 BACKUP_DIR = "backup"
 HISTORY_FILE = "history.csv"
+BEST_WEIGHTS_FILE = "best.weights.h5"
+#: What early stopping watches.
+MONITOR = "val_loss"
 #: The file of :class:`keras.callbacks.BackupAndRestore` that records the finished epochs.
 METADATA_FILE = "training_metadata.json"
 #: Written into the metadata when the run is over (all epochs, or stopped early).
@@ -119,6 +127,68 @@ class HistoryCSV(keras.callbacks.CSVLogger):
             super().on_epoch_end(epoch, logs)
 
 
+class EarlyStop(keras.callbacks.Callback):
+    """Stops after ``patience`` epochs without a lower ``val_loss``, and restores the best weights.
+
+    Unlike :class:`keras.callbacks.EarlyStopping` it survives a resume: the best value and the
+    epochs since it come from ``history.csv`` (only the epochs the backup holds), and the best
+    weights are kept in ``best.weights.h5`` (written atomically), not in memory. When training
+    ends, by stopping or after the last epoch, the model gets the best weights back.
+    """
+
+    def __init__(self, out_dir: Path | str, patience: int, chief: bool = True) -> None:
+        super().__init__()
+        if patience < 0:
+            raise ValueError(f"patience must be 0 or more epochs, got {patience}.")
+        self.out_dir, self.patience, self.chief = Path(out_dir), int(patience), chief
+        self.best, self.best_epoch, self.last_epoch, self.wait = float("inf"), -1, -1, 0
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / BEST_WEIGHTS_FILE
+
+    def on_train_begin(self, logs=None) -> None:
+        history = read_history(self.out_dir / HISTORY_FILE)
+        finished = finished_epochs(self.out_dir)
+        values = [
+            (int(epoch), value)
+            for epoch, value in zip(history.get("epoch", []), history.get(MONITOR, []), strict=False)
+            if epoch < finished
+        ]
+        self.best, self.best_epoch, self.last_epoch, self.wait = float("inf"), -1, -1, 0
+        for epoch, value in values:
+            self._record(epoch, value, save=False)
+        if self.best_epoch >= 0 and not self.best_path.is_file():
+            self.best_epoch = self.last_epoch  # no weights kept for the best epoch: count from here
+
+    def _record(self, epoch: int, value: float, save: bool) -> None:
+        self.last_epoch = epoch
+        if value < self.best:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if save and self.chief:
+                with atomic_write(self.best_path, suffix=".weights.h5") as temporary:
+                    self.model.save_weights(temporary)
+        else:
+            self.wait += 1
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        value = (logs or {}).get(MONITOR)
+        if value is None:
+            raise ValueError(f"Early stopping watches {MONITOR}, which the logs lack; give validation data.")
+        self._record(epoch, float(value), save=True)
+        if self.wait >= self.patience:
+            print(
+                f"Stopping: {MONITOR} has not improved in the {self.wait} epochs since epoch "
+                f"{self.best_epoch + 1}."
+            )
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None) -> None:
+        if self.best_epoch != self.last_epoch and self.best_path.is_file():
+            print(f"Restoring the weights of epoch {self.best_epoch + 1} ({MONITOR} {self.best:.5f}).")
+            self.model.load_weights(self.best_path)
+
+
 def callbacks(
     out_dir: Path | str, patience: int | None = None, chief: bool = True
 ) -> list[keras.callbacks.Callback]:
@@ -133,9 +203,7 @@ def callbacks(
         HistoryCSV(out_dir / HISTORY_FILE, out_dir / BACKUP_DIR, chief=chief)
     ]
     if patience is not None:
-        chosen.append(
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-        )
+        chosen.append(EarlyStop(out_dir, patience, chief=chief))
     # Last, so that a backup holds the best weights once early stopping restored them.
     chosen.append(Backup(out_dir / BACKUP_DIR, chief=chief))
     return chosen
@@ -188,6 +256,7 @@ def clear(out_dir: Path | str) -> None:
     out_dir = Path(out_dir)
     shutil.rmtree(out_dir / BACKUP_DIR, ignore_errors=True)
     (out_dir / HISTORY_FILE).unlink(missing_ok=True)
+    (out_dir / BEST_WEIGHTS_FILE).unlink(missing_ok=True)
 
 
 def train(
@@ -256,4 +325,14 @@ def save_model(model: keras.Model, path: Path | str) -> Path:
     return path
 
 
-__all__ = ["Backup", "HistoryCSV", "TrainResult", "callbacks", "clear", "read_history", "save_model", "train"]
+__all__ = [
+    "Backup",
+    "EarlyStop",
+    "HistoryCSV",
+    "TrainResult",
+    "callbacks",
+    "clear",
+    "read_history",
+    "save_model",
+    "train",
+]

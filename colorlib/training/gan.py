@@ -9,6 +9,12 @@ training of the same run (``gan_from``); a PatchGAN discriminator conditioned on
 - the generator: ``L1_WEIGHT`` × the L1 distance to the true ab (pix2pix's λ = 100) plus the
   adversarial term, the cross-entropy of its pairs judged real.
 
+``loss: ddcolor`` trains the same way with DDColor's four terms instead
+(:mod:`colorlib.losses.ddcolor`): weighted L1, perceptual (a frozen network's features of the
+true and the colorized RGB), adversarial and colorfulness, against targets whose ab are scaled
+by ``color_enhance``. A term with weight 0 is not computed; with no adversarial term there is no
+discriminator.
+
 Shapes for an ``S × S`` training image::
 
     L      (B, S, S, 1)  float32 in [0, 1]     (the "l" input of the U-Net's cached batches)
@@ -31,6 +37,8 @@ from keras import ops
 
 from colorlib.archs import annealed_mean, seed_arch, unet_arch
 from colorlib.archs.discriminator_arch import AB_INPUT
+from colorlib.color import labops
+from colorlib.losses import ddcolor
 
 #: The generator's L1 term is weighed this much against the adversarial one (pix2pix, Isola et al. 2017).
 L1_WEIGHT = 100.0
@@ -57,43 +65,78 @@ def _require_tensorflow() -> None:
         )
 
 
+def gan_weights(l1_weight: float = L1_WEIGHT) -> ddcolor.LossWeights:
+    """``loss: gan``'s terms: ``l1_weight`` × L1 plus the adversarial term (pix2pix)."""
+    return ddcolor.LossWeights(l1=l1_weight, perceptual=0.0, adversarial=1.0, colorfulness=0.0)
+
+
 class GANTrainer(keras.Model):
     """Trains a U-Net ``decoder`` against a PatchGAN ``discriminator`` with ``fit``.
 
     Batches are the U-Net's cached ones, ``(inputs dict with "l", ab)``. The logs are
-    ``loss`` (the generator's: ``l1_weight`` × L1 + adversarial), ``l1``, ``adversarial``
-    and ``d_loss`` (the discriminator's, real and fake averaged); the validation ones are the
-    same with ``val_``, computed without updating anything. ``save_weights`` holds both
-    networks and both optimizers (Adam, ``learning_rate``, beta_1 :data:`GAN_BETA_1`).
+    ``loss`` (the generator's: the weighted sum of its terms), one per term switched on
+    (``l1``, ``perceptual``, ``adversarial``, ``colorfulness``: unweighted) and ``d_loss``
+    (the discriminator's, real and fake averaged); the validation ones are the same with
+    ``val_``, computed without updating anything. ``save_weights`` holds both networks and
+    both optimizers (default Adam, ``learning_rate``, beta_1 :data:`GAN_BETA_1`).
+
+    ``weights`` (default :func:`gan_weights`: pix2pix's) weigh the terms; a perceptual term
+    needs ``perceptual`` (:func:`colorlib.archs.perceptual_arch.perceptual_network`), and
+    ``discriminator`` may be None when the adversarial weight is 0. ``color_enhance`` scales the
+    targets' ab (:func:`colorlib.losses.ddcolor.enhance_ab`); ``d_optimizer`` replaces the
+    discriminator's Adam.
     """
 
     def __init__(
         self,
         decoder: keras.Model,
-        discriminator: keras.Model,
+        discriminator: keras.Model | None,
         learning_rate: float,
         l1_weight: float = L1_WEIGHT,
+        weights: ddcolor.LossWeights | None = None,
+        perceptual: keras.Model | None = None,
+        color_enhance: float = 1.0,
+        d_optimizer: keras.optimizers.Optimizer | None = None,
         **kwargs,
     ) -> None:
         _require_tensorflow()
+        weights = weights if weights is not None else gan_weights(l1_weight)
+        if weights.adversarial > 0 and discriminator is None:
+            raise ValueError(
+                "An adversarial weight above 0 needs a discriminator; build one with build_discriminator."
+            )
+        if weights.perceptual > 0 and perceptual is None:
+            raise ValueError(
+                "A perceptual weight above 0 needs the perceptual network "
+                "(perceptual_arch.perceptual_network)."
+            )
+        ddcolor.enhance_ab(0.0, color_enhance)  # refuses a factor that is not positive
         if not unet_arch.is_unet(decoder):
             raise ValueError(
                 "loss=gan needs a U-Net decoder (decoder=unet): the discriminator is conditioned on L, "
                 "which only the U-Net's cached batches hold."
             )
         super().__init__(name="gan_trainer", **kwargs)
+        self.loss_weights = weights
         self.decoder = decoder
-        self.discriminator = discriminator
+        self.discriminator = discriminator if self.loss_weights.adversarial > 0 else None
+        self.perceptual = perceptual if self.loss_weights.perceptual > 0 else None
         self.generator = generator_ab(decoder, int(decoder.input[unet_arch.L_INPUT].shape[1]))
-        self.l1_weight = float(l1_weight)
+        self.l1_weight = float(self.loss_weights.l1)
+        self.color_enhance = float(color_enhance)
         self.learning_rate = float(learning_rate)
-        self.d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=GAN_BETA_1, name="d_adam")
-        self.trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("loss", "l1", "adversarial", "d_loss")
-        }
+        self.terms = ddcolor.term_names(self.loss_weights)
+        names = ["loss", *self.terms, *(["d_loss"] if self.discriminator is not None else [])]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.compile()
-        # Built now, so that a backup restores into it before the first step.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        if self.discriminator is not None:
+            self.d_optimizer = d_optimizer or keras.optimizers.Adam(
+                learning_rate, beta_1=GAN_BETA_1, name="d_adam"
+            )
+            # Built now, so that a backup restores into it before the first step.
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+        else:
+            self.d_optimizer = None
         self.built = True
 
     def compile(self, optimizer=None, loss=None, **kwargs) -> None:
@@ -118,24 +161,40 @@ class GANTrainer(keras.Model):
         """The generator's ab ``(B, S, S, 2)`` for the decoder's ``inputs``."""
         return self.generator(inputs, training=training)
 
-    def _step_losses(self, inputs, ab, training: bool):
-        """``(generator loss, L1, adversarial, discriminator loss)``, scalars, for one batch."""
+    def _step_losses(self, inputs, ab, training: bool) -> dict:
+        """``{"loss": generator loss, <term>: unweighted term, "d_loss": ...}``, scalars, for one batch."""
         fake = self.generator(inputs, training=training)
+        target = ddcolor.enhance_ab(ops.cast(ab, fake.dtype), self.color_enhance)
         l_norm = inputs[unet_arch.L_INPUT]
-        real_logits = self.discriminator({unet_arch.L_INPUT: l_norm, AB_INPUT: ab}, training=training)
-        fake_logits = self.discriminator({unet_arch.L_INPUT: l_norm, AB_INPUT: fake}, training=training)
-        bce = keras.losses.binary_crossentropy
-        d_loss = 0.5 * (
-            ops.mean(bce(ops.ones_like(real_logits), real_logits, from_logits=True))
-            + ops.mean(bce(ops.zeros_like(fake_logits), fake_logits, from_logits=True))
-        )
-        adversarial = ops.mean(bce(ops.ones_like(fake_logits), fake_logits, from_logits=True))
-        l1 = ops.mean(ops.abs(ops.subtract(ops.cast(ab, fake.dtype), fake)))
-        return self.l1_weight * l1 + adversarial, l1, adversarial, d_loss
+        values = {}
+        if "l1" in self.terms:
+            values["l1"] = ddcolor.l1_loss(target, fake)
+        if "perceptual" in self.terms or "colorfulness" in self.terms:
+            fake_rgb = labops.lab_to_rgb(l_norm, fake)
+        if "perceptual" in self.terms:
+            true_rgb = labops.lab_to_rgb(l_norm, target)
+            values["perceptual"] = ddcolor.perceptual_loss(self.perceptual, true_rgb, fake_rgb)
+        if self.discriminator is not None:
+            real_logits = self.discriminator({unet_arch.L_INPUT: l_norm, AB_INPUT: target}, training=training)
+            fake_logits = self.discriminator({unet_arch.L_INPUT: l_norm, AB_INPUT: fake}, training=training)
+            bce = keras.losses.binary_crossentropy
+            values["adversarial"] = ops.mean(bce(ops.ones_like(fake_logits), fake_logits, from_logits=True))
+            d_loss = 0.5 * (
+                ops.mean(bce(ops.ones_like(real_logits), real_logits, from_logits=True))
+                + ops.mean(bce(ops.zeros_like(fake_logits), fake_logits, from_logits=True))
+            )
+        if "colorfulness" in self.terms:
+            values["colorfulness"] = ddcolor.colorfulness_loss(fake_rgb)
+        weights = self.loss_weights.as_dict()
+        losses = {"loss": sum(weights[name] * values[name] for name in self.terms)}
+        losses |= {name: values[name] for name in self.terms}
+        if self.discriminator is not None:
+            losses["d_loss"] = d_loss
+        return losses
 
-    def _log(self, *values) -> dict[str, keras.KerasTensor]:
-        for tracker, value in zip(self.trackers.values(), values, strict=True):
-            tracker.update_state(value)
+    def _log(self, values: dict) -> dict[str, keras.KerasTensor]:
+        for name, tracker in self.trackers.items():
+            tracker.update_state(values[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
@@ -143,15 +202,16 @@ class GANTrainer(keras.Model):
 
         inputs, ab = data[0], data[1]
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            g_loss, l1, adversarial, d_loss = self._step_losses(inputs, ab, training=True)
+            losses = self._step_losses(inputs, ab, training=True)
         g_variables = self.decoder.trainable_variables
-        d_variables = self.discriminator.trainable_variables
-        self.optimizer.apply(g_tape.gradient(g_loss, g_variables), g_variables)
-        self.d_optimizer.apply(d_tape.gradient(d_loss, d_variables), d_variables)
-        return self._log(g_loss, l1, adversarial, d_loss)
+        self.optimizer.apply(g_tape.gradient(losses["loss"], g_variables), g_variables)
+        if self.discriminator is not None:
+            d_variables = self.discriminator.trainable_variables
+            self.d_optimizer.apply(d_tape.gradient(losses["d_loss"], d_variables), d_variables)
+        return self._log(losses)
 
     def test_step(self, data):
-        return self._log(*self._step_losses(data[0], data[1], training=False))
+        return self._log(self._step_losses(data[0], data[1], training=False))
 
 
 def snapshot_path(folder: Path | str, epoch: int) -> Path:
@@ -185,6 +245,7 @@ __all__ = [
     "L1_WEIGHT",
     "GANTrainer",
     "GeneratorSnapshots",
+    "gan_weights",
     "generator_ab",
     "snapshot_path",
 ]

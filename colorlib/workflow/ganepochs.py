@@ -24,7 +24,7 @@ from typing import Any
 
 from colorlib import workflow
 from colorlib.core import steps
-from colorlib.core.config import GAN_LOSS
+from colorlib.core.config import ADVERSARIAL_LOSSES
 from colorlib.core.params import Params
 
 #: Validation photos scored for each epoch (the first ones of the split).
@@ -56,10 +56,10 @@ def epoch_scores(params: Params, photos: int = SCORED_PHOTOS, progress: bool = T
     from colorlib.colorize import colorize
     from colorlib.evaluation import metrics
 
-    if params.loss != GAN_LOSS:
+    if params.loss not in ADVERSARIAL_LOSSES:
         raise ValueError(
-            f"The run '{params.run_name}' has loss {params.loss!r}: only a loss: gan run has adversarial "
-            "epochs to score."
+            f"The run '{params.run_name}' has loss {params.loss!r}: only a loss: gan or ddcolor run has "
+            "adversarial epochs to score."
         )
     if photos < 1:
         raise ValueError(f"photos must be at least 1, got {photos}.")
@@ -126,7 +126,7 @@ def show(params: Params, photos: int = SCORED_PHOTOS) -> None:
 
     from colorlib.reports import charts
 
-    if params.loss != GAN_LOSS:
+    if params.loss not in ADVERSARIAL_LOSSES:
         print(f"This run trains no GAN (loss: {params.loss}), so there are no adversarial epochs to compare.")
         return
     rows = epoch_scores(params, photos)

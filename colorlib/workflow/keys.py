@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from colorlib.core import steps
-from colorlib.core.config import EXTRA_TRAIN_SPLIT, GAN_LOSS
+from colorlib.core.config import ADVERSARIAL_LOSSES, DDCOLOR_LOSS, EXTRA_TRAIN_SPLIT, GAN_LOSS
 from colorlib.core.io import read_json
 from colorlib.core.params import Params
 from colorlib.workflow.runs import NOTEBOOKS, generator_params, require, run_paths, upstream_key
@@ -97,7 +97,7 @@ def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
     Epochs and patience may change between sessions: more epochs continue the backup.
     """
     paths = run_paths(params)
-    if params.loss == GAN_LOSS:
+    if params.loss in ADVERSARIAL_LOSSES:
         return gan_steps(params)
     settings = {
         "features": upstream_key(features_step(params), NOTEBOOKS["features"]),
@@ -108,20 +108,33 @@ def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
         "strategy": params.strategy,
         **decoder_key_inputs(params, "decoder", "attention"),
         **({"loss": params.loss} if params.loss != "mse" else {}),  # mse runs keep their keys
+        **optimizer_key_inputs(params),
     }
     backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
     finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
     return backup, steps.Step(paths.model_dir / "step.json", finished)
 
 
+def optimizer_key_inputs(params: Params) -> dict[str, Any]:
+    """Step-key inputs for the optimizer and the schedule, only where they are not the original
+    design's (Adam, constant), so that earlier runs keep their keys."""
+    values = {}
+    if params.optimizer != "adam":
+        values |= {"optimizer": params.optimizer, "weight_decay": params.weight_decay}
+    if params.lr_schedule != "constant":
+        values["lr_schedule"] = params.lr_schedule
+    return values
+
+
 def gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
-    """``loss: gan``: keyed on the finished generator (so on its features and settings) and the GAN's."""
+    """``loss: gan`` or ``ddcolor``: keyed on the finished generator (so on its features and settings)
+    and the fine-tuning's own settings."""
     from colorlib.archs import discriminator_arch
     from colorlib.training import gan
 
     settings = {
         "generator": upstream_key(training_steps(generator_params(params))[1], NOTEBOOKS["model"]),
-        "loss": GAN_LOSS,
+        "loss": params.loss,
         "batch_size": params.batch_size,
         "learning_rate": params.learning_rate,
         "seed": params.seed,
@@ -129,9 +142,20 @@ def gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
         "l1_weight": gan.L1_WEIGHT,
         "discriminator": list(discriminator_arch.DISCRIMINATOR_FILTERS),
     }
+    if params.loss == DDCOLOR_LOSS:
+        settings |= {
+            "l1_weight": params.l1_weight,
+            "perceptual_weight": params.perceptual_weight,
+            "adversarial_weight": params.adversarial_weight,
+            "colorfulness_weight": params.colorfulness_weight,
+            "color_enhance": params.color_enhance,
+            "optimizer": params.optimizer,
+            "weight_decay": params.weight_decay,
+        }
     model_dir = run_paths(params).model_dir
-    backup = steps.Step(model_dir / "backup.step.json", steps.key("gan_backup", **settings))
-    finished = steps.key("gan_training", **settings, epochs=params.gan_epochs, patience=params.patience)
+    kind = "gan" if params.loss == GAN_LOSS else params.loss  # gan runs keep their keys
+    backup = steps.Step(model_dir / "backup.step.json", steps.key(f"{kind}_backup", **settings))
+    finished = steps.key(f"{kind}_training", **settings, epochs=params.gan_epochs, patience=params.patience)
     return backup, steps.Step(model_dir / "step.json", finished)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorlib.core import steps
-from colorlib.core.config import GAN_LOSS
+from colorlib.core.config import ADVERSARIAL_LOSSES, DDCOLOR_LOSS, GAN_LOSS
 from colorlib.core.params import Params
 
 NOTEBOOKS = {
@@ -29,6 +29,8 @@ MODEL_FOLDER = "model"
 
 #: The model folder of a ``loss: gan`` run; its generator is trained in the usual ``model/``.
 GAN_MODEL_FOLDER = "model-gan"
+#: The model folder of each adversarial loss.
+ADVERSARIAL_MODEL_FOLDERS = {GAN_LOSS: GAN_MODEL_FOLDER, DDCOLOR_LOSS: "model-ddcolor"}
 
 
 #: Its generator after each adversarial epoch (:class:`colorlib.training.gan.GeneratorSnapshots`),
@@ -91,17 +93,19 @@ class RunPaths:
 
 def run_paths(params: Params) -> RunPaths:
     """The artifact paths of the run ``params`` describes."""
-    return RunPaths(params.run_dir, GAN_MODEL_FOLDER if params.loss == GAN_LOSS else MODEL_FOLDER)
+    return RunPaths(params.run_dir, ADVERSARIAL_MODEL_FOLDERS.get(params.loss, MODEL_FOLDER))
 
 
 def generator_params(params: Params) -> Params:
-    """``loss: gan``: the parameters of its generator's training, the same run with ``loss: gan_from``."""
-    return dataclasses.replace(params, loss=params.gan_from)
+    """``loss: gan`` or ``ddcolor``: the parameters of its generator's training, the same run with
+    ``loss: gan_from`` (in the run ``generator_run`` when it names one)."""
+    other = {"run_name": params.generator_run, "run_dir_override": None} if params.generator_run else {}
+    return dataclasses.replace(params, loss=params.gan_from, **other)
 
 
 def training_epochs(params: Params) -> int:
-    """Epochs of the run's training step: ``gan_epochs`` for ``loss: gan``, else ``epochs``."""
-    return params.gan_epochs if params.loss == GAN_LOSS else params.epochs
+    """Epochs of the run's training step: ``gan_epochs`` for ``loss: gan`` or ``ddcolor``, else ``epochs``."""
+    return params.gan_epochs if params.loss in ADVERSARIAL_LOSSES else params.epochs
 
 
 def require(path: Path, notebook: str) -> Path:

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from colorlib.core.config import GAN_LOSS
+from colorlib.core.config import ADVERSARIAL_LOSSES
 from colorlib.core.params import Params
 from colorlib.workflow.evaluate import evaluate_run
 from colorlib.workflow.runs import load_run_model
@@ -100,7 +100,7 @@ def ship_run(
         "attention": params.attention,
         "loss": params.loss,
         "epochs": params.epochs,
-        "gan_epochs": params.gan_epochs if params.loss == GAN_LOSS else 0,
+        "gan_epochs": params.gan_epochs if params.loss in ADVERSARIAL_LOSSES else 0,
         "shipped_on": (today or date.today()).isoformat(),
         "scores": manifest_scores(tables),
     }

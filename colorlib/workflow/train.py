@@ -1,7 +1,8 @@
 """Notebook 03: the run's decoder built, compiled with its loss, trained from the cache and saved.
 
 ``loss: gan`` first trains (or reads back) its generator with ``loss: gan_from`` in ``model/``,
-then fine-tunes it against a PatchGAN in ``model-gan/``.
+then fine-tunes it against a PatchGAN in ``model-gan/``; ``loss: ddcolor`` the same with DDColor's
+four losses, in ``model-ddcolor/``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import shutil
 
 import numpy as np
 
-from colorlib.core.config import GAN_LOSS
+from colorlib.core.config import ADVERSARIAL_LOSSES, DDCOLOR_LOSS, GAN_LOSS
 from colorlib.core.params import Params
 from colorlib.workflow.keys import class_weights_step, training_steps
 from colorlib.workflow.runs import (
@@ -32,7 +33,7 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
     """
     from colorlib.training import fitting
 
-    if params.loss == GAN_LOSS:
+    if params.loss in ADVERSARIAL_LOSSES:
         pretrained_generator(params)
     backup, _ = training_steps(params)
     model_dir = run_paths(params).model_dir
@@ -47,10 +48,15 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
     if 0 < finished < epochs:
         print(f"Resuming from the backup after epoch {finished} of {epochs}.")
     chosen = fitting.callbacks(model_dir, params.patience)
-    if params.loss == GAN_LOSS:
+    if params.loss in ADVERSARIAL_LOSSES:
         from colorlib.training import gan
 
         chosen.insert(-1, gan.GeneratorSnapshots(model_dir / GAN_SNAPSHOT_DIR))  # the backup stays last
+    elif params.lr_schedule != "constant":
+        from colorlib.training import schedules
+
+        # First, so that the history CSV logs the epoch's rate.
+        chosen.insert(0, schedules.EpochSchedule(params.learning_rate, params.epochs, params.lr_schedule))
     return chosen
 
 
@@ -90,7 +96,7 @@ def build_run_decoder(params: Params):
     from colorlib.archs import colorizer_arch, seed_arch, unet_arch
     from colorlib.color import colorclasses
 
-    if params.loss == GAN_LOSS:
+    if params.loss in ADVERSARIAL_LOSSES:
         return _new_gan(params)
     classes = colorclasses.bin_count() if params.loss == "classification" else None
     if params.decoder == "unet":
@@ -112,14 +118,15 @@ def strategy_scope(params: Params):
 
 
 def run_optimizer(params: Params):
-    """Adam at ``learning_rate`` (the original design's 2e-4); β₁ = 0.5 for ``loss: gan`` (pix2pix)."""
-    import keras
+    """``params.optimizer`` at ``learning_rate``: Adam (the original design, 2e-4) or AdamW.
 
-    from colorlib.training import gan
+    β₁ = 0.5 for ``loss: gan`` (pix2pix); ``loss: ddcolor`` uses ``params.optimizer`` (DDColor: AdamW).
+    """
+    from colorlib.training import gan, schedules
 
     if params.loss == GAN_LOSS:
-        return keras.optimizers.Adam(learning_rate=params.learning_rate, beta_1=gan.GAN_BETA_1)
-    return keras.optimizers.Adam(learning_rate=params.learning_rate)
+        return schedules.make_optimizer("adam", params.learning_rate, beta_1=gan.GAN_BETA_1)
+    return schedules.make_optimizer(params.optimizer, params.learning_rate, params.weight_decay)
 
 
 def run_loss(params: Params):
@@ -128,7 +135,7 @@ def run_loss(params: Params):
     own (L1 plus the adversarial term)."""
     from colorlib import losses
 
-    if params.loss == GAN_LOSS:
+    if params.loss in ADVERSARIAL_LOSSES:
         return None
     weights = class_weights(params) if params.loss == "classification" else None
     return losses.training_loss(params.loss, weights)
@@ -144,23 +151,35 @@ def new_decoder(params: Params):
 
 
 def pretrained_generator(params: Params):
-    """``loss: gan``: the U-Net decoder trained with ``loss: gan_from`` in ``model/``.
+    """``loss: gan`` or ``ddcolor``: the U-Net decoder trained with ``loss: gan_from`` in ``model/``.
 
     It is the usual training step of the same run with ``loss: gan_from`` (:func:`train_run`
     of :func:`generator_params`): trained for ``epochs`` when it is not there, read back otherwise.
+    With ``generator_run`` it is that run's, which must be trained already with the same settings:
+    it is never trained, or restarted, from here.
     """
     from colorlib.archs import colorizer_arch
 
     generator = generator_params(params)
+    if params.generator_run:
+        _, step = training_steps(generator)
+        if not (step.done() and run_paths(generator).colorizer.is_file()):
+            raise FileNotFoundError(
+                f"The generator run '{params.generator_run}' has no finished {params.gan_from} training "
+                f"with these settings in {run_paths(generator).model_dir}. Train it first (its parameters "
+                "file, with the same dataset and training settings as this one), or set generator_run: null."
+            )
     train_run(generator, verbose=2)
     return colorizer_arch.split_colorizer(load_run_model(generator))[1]
 
 
 def _new_gan(params: Params):
-    """The GAN trainer of a ``loss: gan`` run: generator from ``model/``, a new discriminator."""
+    """The trainer of a ``loss: gan`` or ``ddcolor`` run: generator from ``model/``, a new
+    discriminator; for ``ddcolor`` also the perceptual network (the run's frozen Lite0 encoder)."""
     import keras
 
-    from colorlib.archs import colorizer_arch, discriminator_arch
+    from colorlib.archs import colorizer_arch, discriminator_arch, perceptual_arch
+    from colorlib.losses import ddcolor
     from colorlib.training import distribute, gan
 
     keras.utils.set_random_seed(params.seed)
@@ -169,7 +188,26 @@ def _new_gan(params: Params):
     with distribute.scope(params.strategy):
         decoder = colorizer_arch.split_colorizer(load_run_model(generator))[1]
         discriminator = discriminator_arch.build_discriminator(params.image_size)
-        return gan.GANTrainer(decoder, discriminator, params.learning_rate)
+        if params.loss != DDCOLOR_LOSS:
+            return gan.GANTrainer(decoder, discriminator, params.learning_rate)
+        weights = ddcolor.LossWeights(
+            params.l1_weight, params.perceptual_weight, params.adversarial_weight, params.colorfulness_weight
+        )
+        perceptual = None
+        if weights.perceptual > 0:
+            backbone = colorizer_arch.backbone(load_run_encoder(params))
+            perceptual = perceptual_arch.perceptual_network(backbone, params.image_size)
+        trainer = gan.GANTrainer(
+            decoder,
+            discriminator,
+            params.learning_rate,
+            weights=weights,
+            perceptual=perceptual,
+            color_enhance=params.color_enhance,
+            d_optimizer=run_optimizer(params),
+        )
+        trainer.compile(optimizer=run_optimizer(params))
+        return trainer
 
 
 def generator(decoder):
