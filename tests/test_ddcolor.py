@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-from test_gan import CHANNELS, FILTERS, SIZE, tiny_batches
+from test_gan import CHANNELS, FILTERS, SIZE, kill_and_resume, tiny_batches
 
 from colorlib.archs import discriminator_arch, efficientnet_weights, perceptual_arch, unet_arch
 from colorlib.color import lab, labops
@@ -184,25 +179,7 @@ DDCOLOR_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_a_ddcolor_training_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) -> None:
-    script = tmp_path / "train_ddcolor.py"
-    script.write_text(DDCOLOR_SCRIPT)
-    out, epochs = tmp_path / "run", 10
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, str(script), str(out), str(epochs), str(Path(__file__).parent)]
-    process = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and fitting.finished_epochs(out) < 2:
-        time.sleep(0.1)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = fitting.finished_epochs(out)
-    assert 2 <= killed_at < epochs
-
-    finished = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-    assert f"initial_epoch {killed_at} completed {epochs}" in finished.stdout
-    assert f"d_iterations {2 * epochs}" in finished.stdout  # the discriminator's AdamW resumed too
-    history = fitting.read_history(out / "history.csv")
-    assert history["epoch"] == [float(epoch) for epoch in range(epochs)]
+    history = kill_and_resume(DDCOLOR_SCRIPT, tmp_path, epochs=10)  # the discriminator's AdamW too
     assert {"l1", "perceptual", "adversarial", "colorfulness", "d_loss", "val_perceptual"} <= set(history)
 
 

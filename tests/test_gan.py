@@ -151,11 +151,15 @@ GAN_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
-def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) -> None:
-    script = tmp_path / "train_gan.py"
-    script.write_text(GAN_SCRIPT)
-    out, epochs = tmp_path / "run", 12
+def kill_and_resume(script_text: str, tmp_path: Path, epochs: int) -> dict[str, list[float]]:
+    """Run ``script_text`` (``script OUT EPOCHS TESTS_DIR``), kill -9 it after 2 epochs, run it again.
+
+    Checks that the second run resumed where the backup stopped, finished, and that the
+    discriminator's optimizer resumed its count too (two batches an epoch); returns the history.
+    """
+    script = tmp_path / "train.py"
+    script.write_text(script_text)
+    out = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = [sys.executable, str(script), str(out), str(epochs), str(Path(__file__).parent)]
     process = subprocess.Popen(command, env=env)
@@ -169,10 +173,15 @@ def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) 
 
     finished = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     assert f"initial_epoch {killed_at} completed {epochs}" in finished.stdout
-    # Two batches an epoch: the discriminator's optimizer resumed its count too.
     assert f"d_iterations {2 * epochs}" in finished.stdout
     history = fitting.read_history(out / "history.csv")
     assert history["epoch"] == [float(epoch) for epoch in range(epochs)]
+    return history
+
+
+@pytest.mark.slow
+def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) -> None:
+    history = kill_and_resume(GAN_SCRIPT, tmp_path, epochs=12)
     assert {"d_loss", "val_l1"} <= set(history)
 
 
