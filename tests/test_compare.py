@@ -14,8 +14,16 @@ from colorlib import cli
 from colorlib.core.io import write_json
 from colorlib.workflow import chain, compare, comparepage
 
-GRAY = {"n": 3, "psnr": 22.0, "ssim": 0.9, "colorfulness": 0.0, "delta_colorfulness": 30.0, "auc": 88.0}
-MEAN_AB = {"n": 3, "psnr": 21.5, "ssim": 0.9, "colorfulness": 5.0, "delta_colorfulness": 25.0, "auc": 87.0}
+GRAY = {
+    "n": 3,
+    "psnr": 22.0,
+    "ssim": 0.9,
+    "colorfulness": 0.0,
+    "colorfulness_truth": 30.0,
+    "delta_colorfulness": 30.0,
+    "auc": 88.0,
+}
+MEAN_AB = GRAY | {"psnr": 21.5, "colorfulness": 5.0, "delta_colorfulness": 25.0, "auc": 87.0}
 STEMS = ("alpha", "beta", "gamma")
 GRAY_STEMS = ("old1", "old2")
 EMBEDDED_JPEG = "data:image/jpeg;base64,"
@@ -27,7 +35,8 @@ def _scores(psnr: float, delta: float, ssim: float = 0.9) -> dict:
         "psnr": psnr,
         "ssim": ssim,
         "colorfulness": 30 - delta,
-        "delta_colorfulness": delta,
+        "colorfulness_truth": 30.0,
+        "delta_colorfulness": delta + 3.0,  # per photo: more than the gap of the means
         "auc": 89.0,
     }
 
@@ -70,7 +79,8 @@ def _fake_run(
 
 @pytest.fixture
 def three_runs(tmp_path: Path) -> list[Path]:
-    """Variant a: best PSNR, poor colour; b: the balance; c: closest colour but PSNR too low."""
+    """Variant a: above gray everywhere, poor colour; b: better colour, but under gray's PSNR on the
+    test photos; c: closest colour, far under gray."""
     return [
         _fake_run(tmp_path, "a", _scores(23.0, 20.0), _scores(24.0, 18.0)),
         _fake_run(tmp_path, "b", _scores(21.8, 10.0, ssim=0.95), _scores(23.0, 9.0)),
@@ -161,18 +171,33 @@ def test_best_variant_follows_the_rule_and_is_copied_with_a_header(
 ) -> None:
     variants = [compare.load_variant(path) for path in three_runs]
     chosen, reason = compare.choose_best(variants)
-    assert chosen.name == "b"  # c is closer in colour but more than 0.5 dB below gray (22.0)
-    assert "2 of 3 variants" in reason
+    assert chosen.name == "a"  # b and c are closer in colour but under gray's PSNR (22.0)
+    assert (
+        "1 of 3 variants" in reason and "ΔCF (papers) on the test photos (20.00; per photo 23.00)" in reason
+    )
     best = compare.write_best(chosen, reason, tmp_path / "best.yaml", today=date(2026, 1, 2))
     text = best.read_text()
     assert text.startswith("# Chosen by `colorlib compare` on 2026-01-02")
-    assert text.endswith(three_runs[1].read_text())
+    assert text.endswith(three_runs[0].read_text())
 
 
-def test_no_variant_passing_the_psnr_condition_is_a_clear_error(tmp_path: Path) -> None:
-    variants = [compare.load_variant(_fake_run(tmp_path, "low", _scores(20.0, 5.0)))]
-    with pytest.raises(ValueError, match=r"No variant reaches a test PSNR of 21\.50 dB"):
+def test_no_variant_above_gray_everywhere_is_a_clear_error(tmp_path: Path) -> None:
+    low_auc = _scores(23.0, 5.0) | {"auc": 87.0}
+    variants = [
+        compare.load_variant(_fake_run(tmp_path, "low", _scores(20.0, 5.0))),
+        compare.load_variant(_fake_run(tmp_path, "vivid", _scores(23.0, 1.0), low_auc)),
+    ]
+    with pytest.raises(ValueError, match="none is chosen") as raised:
         compare.choose_best(variants)
+    assert "low: test: psnr 20.00 is not above gray's 22.00" in str(raised.value)
+    assert "vivid: kodak24: auc 87.00 is not above gray's 88.00" in str(raised.value)
+
+
+def test_the_table_shows_both_colour_gaps_each_named(three_runs: list[Path]) -> None:
+    variants = [compare.load_variant(path) for path in three_runs]
+    text = comparepage.compare_markdown(compare.build_comparison(variants))
+    assert "ΔCF (papers) ↓" in text and "\\|Δ colorfulness\\| per photo ↓" in text
+    assert "| a | **23.00** | 0.900 | 10.00 | 20.00 | 23.00 | **89.00** |" in text
 
 
 def test_baselines_that_disagree_on_the_same_split_are_noted(tmp_path: Path) -> None:
@@ -216,13 +241,13 @@ def test_a_missing_run_or_variant_name_says_what_to_do(tmp_path: Path, three_run
 def test_compare_command_takes_run_folders_and_params_files(
     three_runs: list[Path], tmp_path: Path, capsys
 ) -> None:
-    run_folder = tmp_path / "data" / "runs" / "a"
+    run_folder = tmp_path / "data" / "runs" / "b"
     best = tmp_path / "best.yaml"
-    sources = [str(run_folder), *map(str, three_runs[1:])]
+    sources = [str(three_runs[0]), str(run_folder), str(three_runs[2])]
     status = cli.main(["compare", *sources, "--out", str(tmp_path / "cmp"), "--write-best", str(best)])
     assert status == 0
     assert (tmp_path / "cmp" / compare.COMPARE_FILE).is_file()
-    assert "run_name: b" in best.read_text()
+    assert "run_name: a" in best.read_text()
     assert (
         cli.main(["compare", str(three_runs[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "c")])
         == 1

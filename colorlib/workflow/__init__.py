@@ -33,6 +33,7 @@ from colorlib.workflow.evaluate import RunEvaluation, colorize_run, evaluate_run
 from colorlib.workflow.keys import FEATURE_SPLITS, load_split
 from colorlib.workflow.prepare import PreparedDataset, dataset_root, prepare_dataset
 from colorlib.workflow.runs import (
+    ADVERSARIAL_MODEL_FOLDERS,
     GAN_MODEL_FOLDER,
     GAN_SNAPSHOT_DIR,
     MODEL_FOLDER,
@@ -61,6 +62,7 @@ from colorlib.workflow.train import (
 )
 
 __all__ = [
+    "ADVERSARIAL_MODEL_FOLDERS",
     "ENCODER_BATCH_SIZE",
     "FEATURE_SPLITS",
     "GAN_MODEL_FOLDER",

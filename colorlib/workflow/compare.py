@@ -7,8 +7,14 @@ are skipped by their keys, so a rerun is fast. :func:`load_variant` reads a fini
 :func:`compare_html` puts the runs side by side: one table of the metrics on the test
 photos and on each benchmark set, with the gray and mean-ab baselines, the time each run
 took, and a grid of the same photos colorized by every variant. :func:`choose_best` picks
-the variant for ``params/best.yaml``: the lowest |Δ colorfulness| on the test photos among
-those within :data:`PSNR_MARGIN_DB` of the gray baseline's PSNR.
+the variant for ``params/best.yaml`` by the rule of ``colorlib ship``
+(:func:`colorlib.workflow.ship.shortfalls`): among the variants above the gray baseline on PSNR
+and on AuC on every scored set, the lowest ΔCF on the test photos, as the papers count it.
+
+Two colour-strength columns, each named for what it is: **ΔCF (papers)** is
+|mean colorfulness of the outputs − mean colorfulness of the originals| (DDColor's Table 1);
+**|Δ colorfulness| per photo** is the mean over photos of each photo's own gap, which the
+papers' measure hides when some photos are too vivid and others too dull.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from colorlib.core.io import read_json
 from colorlib.core.params import load_params
 from colorlib.evaluation.baselines import BASELINE_LABELS
 from colorlib.reports.htmlreport import STATUS_OK
-from colorlib.workflow import GAN_MODEL_FOLDER, RunPaths, chain
+from colorlib.workflow import ADVERSARIAL_MODEL_FOLDERS, RunPaths, chain, ship
 
 #: The file the comparison is written to, inside the output folder.
 COMPARE_FILE = "compare.html"
@@ -41,15 +47,14 @@ COLUMNS = {
     "psnr": ("PSNR (dB)", True),
     "ssim": ("SSIM", True),
     "colorfulness": ("Colorfulness", None),
-    "delta_colorfulness": ("|Δ colorfulness|", False),
+    "delta_cf": ("ΔCF (papers)", False),
+    "delta_colorfulness": ("|Δ colorfulness| per photo", False),
     "auc": ("AuC (%)", True),
 }
 #: The image set every run is scored on (the benchmark sets follow).
 TEST_SET = "test"
 #: The baselines shown under the variants, in this order (labels of the metrics tables).
 BASELINES = tuple(BASELINE_LABELS.values())
-#: ``params/best.yaml``: a variant qualifies when its test PSNR is at least the gray baseline's minus this.
-PSNR_MARGIN_DB = 0.5
 #: Baselines of two runs of the same split agree when their values differ by less than this.
 AGREEMENT_TOLERANCE = 1e-6
 #: Photos in the grid: this many test photos (with their originals) and real black-and-white ones.
@@ -69,7 +74,8 @@ class Variant:
     tables: dict[str, dict[str, dict[str, Any]]]
     seconds: float | None = None
     epochs: int | None = None
-    #: Adversarial epochs of a ``loss: gan`` run (its ``model-gan/`` history), after ``epochs``.
+    #: Adversarial epochs of a ``loss: gan`` or ``ddcolor`` run (its ``model-gan/`` or
+    #: ``model-ddcolor/`` history), after ``epochs``.
     gan_epochs: int | None = None
 
 
@@ -155,10 +161,25 @@ def load_variant(source: Path | str, reports_dir: Path | str = "reports") -> Var
             f"{name} has no {summary}: run its chain first (colorlib pipeline --params <its YAML file>)."
         )
     epochs = _epochs(paths.history_csv)
-    gan_epochs = _epochs(RunPaths(run_dir, GAN_MODEL_FOLDER).history_csv)
-    tables = read_json(summary)["result"]["tables"]
+    folders = ADVERSARIAL_MODEL_FOLDERS.values()
+    gan_epochs = next(filter(None, (_epochs(RunPaths(run_dir, f).history_csv) for f in folders)), None)
+    tables = with_delta_cf(read_json(summary)["result"]["tables"])
     seconds = run_seconds(project_root() / reports_dir, name)  # as the chain resolves it
     return Variant(name, run_dir, params_file, tables, seconds, epochs, gan_epochs)
+
+
+def with_delta_cf(tables: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The tables with ``delta_cf`` (ΔCF as the papers count it) added to every summary that has
+    the colorfulness of the originals."""
+    return {
+        set_name: {
+            method: {**summary, "delta_cf": ship.delta_cf(summary)}
+            if "colorfulness_truth" in summary
+            else summary
+            for method, summary in table.items()
+        }
+        for set_name, table in tables.items()
+    }
 
 
 def _epochs(history_csv: Path) -> int | None:
@@ -220,30 +241,29 @@ def best_rows(comparison: Comparison) -> dict[tuple[str, str], set[str]]:
     return best
 
 
-def choose_best(variants: Sequence[Variant], margin_db: float = PSNR_MARGIN_DB) -> tuple[Variant, str]:
-    """The variant with the lowest test |Δ colorfulness| among those with PSNR ≥ gray − ``margin_db``.
+def choose_best(variants: Sequence[Variant]) -> tuple[Variant, str]:
+    """The variant ``colorlib ship`` would choose: among those above gray on PSNR and AuC on every
+    scored set (:func:`colorlib.workflow.ship.shortfalls`), the lowest ΔCF (papers) on the test photos.
 
-    Returns the variant and a sentence saying why. Raises ValueError when the gray baseline
-    is unknown or no variant reaches the PSNR condition.
+    Returns the variant and a sentence saying why. Raises ValueError, naming each variant's
+    shortfalls, when none qualifies: vivid but wrong colours are never chosen.
     """
-    gray = build_comparison(variants).baselines.get(TEST_SET, {}).get("gray", {}).get("psnr")
-    if gray is None:
-        raise ValueError("No run has the gray baseline on the test photos: rerun notebook 05 of a variant.")
-    floor = gray - margin_db
-    passing = [
-        v for v in variants if (v.tables.get(TEST_SET, {}).get("model", {}).get("psnr") or -math.inf) >= floor
-    ]
+    if not variants:
+        raise ValueError("No finished variant to choose from: run the variants first (colorlib variants).")
+    missing = {v.name: ship.shortfalls(v.tables) for v in variants}
+    passing = [v for v in variants if not missing[v.name]]
     if not passing:
+        why = "; ".join(f"{name}: {', '.join(found)}" for name, found in missing.items())
         raise ValueError(
-            f"No variant reaches a test PSNR of {floor:.2f} dB (gray {gray:.2f} dB − {margin_db} dB), so "
-            "none is chosen: train the variants longer or compare others."
+            f"No variant is above the gray baseline on PSNR and AuC on every set, so none is chosen ({why}). "
+            "Train the variants longer or compare others."
         )
-    chosen = min(passing, key=lambda v: v.tables[TEST_SET]["model"]["delta_colorfulness"])
+    chosen = min(passing, key=lambda v: ship.delta_cf(v.tables[TEST_SET]["model"]))
     model = chosen.tables[TEST_SET]["model"]
     reason = (
-        f"lowest |Δ colorfulness| on the test photos ({model['delta_colorfulness']:.2f}) among the "
-        f"{len(passing)} of {len(variants)} variants with PSNR ≥ gray − {margin_db} dB "
-        f"({model['psnr']:.2f} ≥ {floor:.2f} dB)"
+        f"lowest ΔCF (papers) on the test photos ({ship.delta_cf(model):.2f}; per photo "
+        f"{model['delta_colorfulness']:.2f}) among the {len(passing)} of {len(variants)} variants above "
+        f"gray on PSNR and AuC on every set ({', '.join(chosen.tables)})"
     )
     return chosen, reason
 
