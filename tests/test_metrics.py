@@ -175,8 +175,11 @@ def test_evaluate_dirs_matches_by_stem_and_reports_the_rest(folders):
 def test_evaluate_dirs_writes_csv_and_reads_it_back(folders, tmp_path):
     result = metrics.evaluate_dirs(*folders, size=16, progress=False)
     assert set(result.summary) == {
-        "n", "psnr", "ssim", "colorfulness", "colorfulness_truth", "delta_colorfulness", "auc"
+        "n", "psnr", "ssim", "colorfulness", "colorfulness_truth", "delta_colorfulness", "auc", "delta_cf"
     }  # fmt: skip
+    summary = result.summary
+    assert summary["delta_cf"] == pytest.approx(abs(summary["colorfulness"] - summary["colorfulness_truth"]))
+    assert summary["delta_cf"] <= summary["delta_colorfulness"] + 1e-9  # the gap of the means is the smaller
     with open(result.write_csv(tmp_path / "out" / "per_image.csv")) as handle:
         rows = list(csv.DictReader(handle))
     assert [row["name"] for row in rows] == ["a", "b"]
@@ -231,7 +234,8 @@ def test_comparison_table_has_one_row_per_method():
     table = metrics.comparison_table({"model": _summary(24.0, 20.0), "gray": _summary(23.0, 0.0)})
     lines = table.splitlines()
     assert len(lines) == 4 and lines[0].startswith("| Method | n | PSNR")
-    assert len({line.count("|") for line in lines}) == 1  # every row has the 8 columns
+    assert len({line.replace("\\|", "").count("|") for line in lines}) == 1  # every row has the 9 columns
+    assert "\\|Δ colorfulness\\| per photo" in lines[0] and "ΔCF (papers)" in lines[0]
     assert lines[2].startswith("| model | 10 | 24.00 | 0.900 | 20.00")
 
 

@@ -11,7 +11,11 @@ Protocol (``colorlib evaluate TRUTH_DIR PRED_DIR``):
 - A truth image with no colour (:func:`colorlib.data.images.is_grayscale`) is reported and left
   out: it has no colours to compare with.
 - Each summary value is the mean over the scored images; ``delta_colorfulness`` is the
-  mean of the per-image ``|colorfulness - colorfulness_truth|``.
+  mean of the per-image ``|colorfulness - colorfulness_truth|`` (each photo's own gap), and
+  ``delta_cf`` is ΔCF as the papers count it (DDColor's Table 1): the gap between the mean
+  colorfulness of the outputs and that of the originals, ``|colorfulness - colorfulness_truth|``
+  of the means. A set where some photos are too vivid and others too dull has a small ΔCF and a
+  large per-photo gap.
 - Identical images have an infinite PSNR. It is replaced by :data:`PSNR_CAP_DB` (and any
   PSNR above it is lowered to it), so one perfect image cannot make the mean infinite;
   ``EvaluationResult.n_capped`` counts the images that were capped.
@@ -49,15 +53,16 @@ DESATURATED_FRACTION = 0.8
 
 #: Per-image metrics, in the order of the CSV columns and the summary.
 METRIC_KEYS = ("psnr", "ssim", "colorfulness", "colorfulness_truth", "delta_colorfulness", "auc")
-#: Keys of the summary (the JSON of ``colorlib evaluate --json``).
-SUMMARY_KEYS = ("n", *METRIC_KEYS)
+#: Keys of the summary (the JSON of ``colorlib evaluate --json``): the means, then the papers' ΔCF.
+SUMMARY_KEYS = ("n", *METRIC_KEYS, "delta_cf")
 #: Column titles of the tables, with the direction that is better.
 METRIC_TITLES = {
     "psnr": "PSNR (dB) ↑",
     "ssim": "SSIM ↑",
     "colorfulness": "Colorfulness",
     "colorfulness_truth": "Colorfulness of truth",
-    "delta_colorfulness": "Abs. Δ colorfulness ↓",
+    "delta_colorfulness": "|Δ colorfulness| per photo ↓",
+    "delta_cf": "ΔCF (papers) ↓",
     "auc": "AuC of ab error (%) ↑",
 }
 
@@ -170,6 +175,7 @@ def summarize(per_image: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {"n": len(per_image)}
     for key in METRIC_KEYS:
         summary[key] = float(np.mean([row[key] for row in per_image])) if per_image else None
+    summary["delta_cf"] = abs(summary["colorfulness"] - summary["colorfulness_truth"]) if per_image else None
     return summary
 
 
@@ -223,7 +229,7 @@ class EvaluationResult:
             f"{len(self.skipped)} files skipped, {len(self.grayscale)} grayscale truths left out.",
         ]
         if summary["n"]:
-            lines += [f"  {METRIC_TITLES[key]:<24}{summary[key]:10.3f}" for key in METRIC_KEYS]
+            lines += [f"  {METRIC_TITLES[key]:<30}{summary[key]:10.3f}" for key in SUMMARY_KEYS[1:]]
         if self.n_capped:
             lines.append(f"PSNR capped at {PSNR_CAP_DB} dB for {self.n_capped} image(s) (identical).")
         note = _desaturation_note("The predictions", summary)
@@ -313,8 +319,9 @@ def _cell(key: str, value: Any) -> str:
 
 def comparison_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     """A Markdown table: one row per method (``results`` maps a name to its summary), metrics as columns."""
-    titles = ["Method", "n", *(METRIC_TITLES[key] for key in METRIC_KEYS)]
-    lines = ["| " + " | ".join(titles) + " |", "|" + "|".join(["---"] + ["---:"] * 7) + "|"]
+    titles = ["Method", "n", *(METRIC_TITLES[key] for key in SUMMARY_KEYS[1:])]
+    titles = [title.replace("|", "\\|") for title in titles]  # a pipe ends a Markdown cell
+    lines = ["| " + " | ".join(titles) + " |", "|" + "|".join(["---"] + ["---:"] * len(SUMMARY_KEYS)) + "|"]
     for method, summary in results.items():
         cells = [_cell(key, summary.get(key)) for key in SUMMARY_KEYS]
         lines.append("| " + " | ".join([method, *cells]) + " |")

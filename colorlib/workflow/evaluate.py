@@ -127,10 +127,14 @@ def evaluate_run(params: Params, progress: bool = True) -> RunEvaluation:
     done = step.result()
     if done is not None:
         for set_name, table in done["tables"].items():
-            evaluation.tables[set_name] = table
             evaluation.results[set_name] = {
                 method: metrics.EvaluationResult.read_csv(paths.metrics_dir / _csv_name(set_name, method))
                 for method in table
+            }
+            # From the per-photo scores, so that a record older than a summary key gets it too.
+            evaluation.tables[set_name] = {
+                method: table[method] | result.summary
+                for method, result in evaluation.results[set_name].items()
             }
         return evaluation
     for set_name, (truths, predictions) in sets.items():
