@@ -238,3 +238,46 @@ def test_unreadable_image_is_skipped_and_listed(photos, encoder, tmp_path, capsy
 def test_bad_shard_argument_is_refused(text):
     with pytest.raises(ValueError, match=r"I/N|does not exist"):
         featureindex.parse_part(text)
+
+
+def test_short_epochs_walk_through_the_passes_and_a_resumed_fit_reads_what_an_unbroken_one_would(
+    photos, encoder, tmp_path
+):
+    index = extract(photos, encoder, tmp_path / "cache", views=3)  # 15 entries, 8 batches of 2 a pass
+
+    def served(dataset: featuredata.FeatureDataset, epochs: range) -> list[list[int]]:
+        batches = []
+        for epoch in epochs:
+            dataset.set_epoch(epoch)
+            batches += [dataset.positions(i).tolist() for i in range(len(dataset))]
+        return batches
+
+    short = featuredata.FeatureDataset(index, 2, shuffle=True, seed=1, steps_per_epoch=3)
+    whole = featuredata.FeatureDataset(index, 2, shuffle=True, seed=1)
+    assert len(short) == 3 and len(whole) == whole.pass_length == 8
+    # Eight epochs of 3 batches are three passes of 8: the same permutations, cut differently.
+    assert served(short, range(8)) == served(whole, range(3))
+
+    def fit_reads(epochs: int, first_epoch: int) -> dict[tuple[int, int], list[int]]:
+        """What a Keras fit reads: ``{(epoch, batch): positions}`` (Keras prefetches in threads,
+        so the order of the calls says nothing; the epoch each read belongs to does)."""
+        dataset = featuredata.FeatureDataset(index, 2, shuffle=True, seed=1, steps_per_epoch=3)
+        reads: dict[tuple[int, int], list[int]] = {}
+        original = dataset.positions
+
+        def recording(i: int) -> np.ndarray:
+            reads[dataset.epoch, i] = original(i).tolist()
+            return original(i)
+
+        dataset.positions = recording
+        model = keras.Sequential([keras.Input(dataset.feature_shape), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss=lambda ab, predicted: keras.ops.mean(predicted) * 0.0)
+        callbacks = [featuredata.DatasetEpoch(dataset)]
+        model.fit(dataset, epochs=epochs, initial_epoch=first_epoch, callbacks=callbacks, verbose=0)
+        # Keras first peeks at batches 0 and 1 for their shapes, before any epoch begins: not trained on.
+        return {key: value for key, value in reads.items() if key[0] >= first_epoch}
+
+    expected = {(e, i): served(short, [e])[i] for e in range(4) for i in range(3)}
+    assert fit_reads(4, 0) == expected
+    # Resumed at epoch 2: the batches of epochs 2 and 3, as the unbroken fit read them.
+    assert fit_reads(4, 2) == {key: value for key, value in expected.items() if key[0] >= 2}

@@ -236,5 +236,5 @@ def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_pat
     assert rows[0]["psnr"] != rows[2]["psnr"]
     assert ganepochs.epoch_scores(params, photos=2, progress=False) == rows  # read back
     assert "| 2 |" in ganepochs.epochs_markdown(rows)
-    with pytest.raises(ValueError, match="only a loss: gan run"):
+    with pytest.raises(ValueError, match="only a loss: gan or ddcolor run"):
         ganepochs.epoch_scores(workflow.generator_params(params))

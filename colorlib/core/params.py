@@ -73,6 +73,11 @@ class Params:
     image_size: int = _param(IMAGE_SIZE, "side of the square training images, a multiple of 32")
     batch_size: int = _param(BATCH_SIZE, "photos per training step")
     epochs: int = _param(EPOCHS, "epochs to train")
+    steps_per_epoch: int | None = _param(
+        None,
+        "batches per epoch (None: one pass over the training views); fewer cut each pass into "
+        "several epochs, each backed up, so a stopped run loses at most one short epoch",
+    )
     learning_rate: float = _param(LEARNING_RATE, "Adam learning rate")
     encoder: str = _param(
         DEFAULT_ENCODER_NAME,
@@ -159,6 +164,7 @@ class Params:
             "image_size": self.image_size > 0 and self.image_size % 32 == 0,
             "batch_size": self.batch_size >= 1,
             "epochs": self.epochs >= 1,
+            "steps_per_epoch": self.steps_per_epoch is None or self.steps_per_epoch >= 1,
             "gan_epochs": self.gan_epochs >= 1,
             "learning_rate": self.learning_rate > 0,
             "views": self.views >= 1,
@@ -170,8 +176,9 @@ class Params:
             if not ok:
                 raise ValueError(
                     f"Parameter {name}={getattr(self, name)!r} is not valid: image_size must be a "
-                    "multiple of 32, batch_size, epochs, gan_epochs, views and extra_views at least 1, "
-                    "learning_rate positive, extra_test at least 0, limit None or at least 3."
+                    "multiple of 32; batch_size, epochs, gan_epochs, views, extra_views and "
+                    "steps_per_epoch (when set) at least 1; learning_rate positive; extra_test at "
+                    "least 0; limit None or at least 3."
                 )
         if isinstance(self.dataset, list) and not all(isinstance(item, str) for item in self.dataset or [0]):
             raise ValueError(

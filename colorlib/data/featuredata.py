@@ -53,6 +53,7 @@ class FeatureDataset(keras.utils.PyDataset):
         shuffle: bool = True,
         seed: int = SEED,
         verify: bool = True,
+        steps_per_epoch: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -60,6 +61,8 @@ class FeatureDataset(keras.utils.PyDataset):
             raise ValueError("The feature index has no entries; extract features first.")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        if steps_per_epoch is not None and steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be at least 1 (None: one pass), got {steps_per_epoch}.")
         store = FeatureStore(index.cache_dir)
         shard_ids = sorted({entry["shard"] for entry in index.entries})
         number = {shard_id: n for n, shard_id in enumerate(shard_ids)}
@@ -100,14 +103,40 @@ class FeatureDataset(keras.utils.PyDataset):
         self.feature_shape = self._features[0].shape[1:]  # (S/32, S/32, C): C depends on the encoder
         self.ab_shape = (index.image_size, index.image_size, 2)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.steps_per_epoch = steps_per_epoch
         self.epoch = 0
-        self._order = self._permutation()
+        self._pass, self._order = 0, self._permutation(0)
 
-    def _permutation(self) -> np.ndarray:
-        return epoch_order(len(self._row), self.shuffle, self.seed, self.epoch)
+    def _permutation(self, pass_index: int) -> np.ndarray:
+        return epoch_order(len(self._row), self.shuffle, self.seed, pass_index)
+
+    @property
+    def pass_length(self) -> int:
+        """Batches in one pass over every entry."""
+        return -(-len(self._row) // self.batch_size)
 
     def __len__(self) -> int:
-        return -(-len(self._row) // self.batch_size)
+        return self.steps_per_epoch or self.pass_length
+
+    def set_epoch(self, epoch: int) -> None:
+        """Serve the batches of epoch ``epoch`` (0-based) next: what a resumed fit calls first
+        (:class:`DatasetEpoch`), so that it sees the batches an uninterrupted run would."""
+        self.epoch = int(epoch)
+
+    def positions(self, index: int) -> np.ndarray:
+        """The index positions of batch ``index`` of the current epoch.
+
+        One pass over the entries is a permutation drawn from (seed, pass number). With
+        ``steps_per_epoch`` the passes are cut into epochs of that many batches, one after
+        the other: epoch e serves batches ``e·steps … (e+1)·steps − 1`` of that stream.
+        """
+        step = self.epoch * len(self) + index if self.steps_per_epoch else index
+        pass_index, batch = divmod(step, self.pass_length)
+        if not self.steps_per_epoch:
+            pass_index = self.epoch
+        if pass_index != self._pass:
+            self._pass, self._order = pass_index, self._permutation(pass_index)
+        return self._order[batch * self.batch_size : (batch + 1) * self.batch_size]
 
     def _read(self, chosen: np.ndarray) -> tuple[np.ndarray | dict[str, np.ndarray], np.ndarray]:
         """Inputs and ab (float32) of the entries at positions ``chosen`` of the index."""
@@ -130,7 +159,7 @@ class FeatureDataset(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray | dict[str, np.ndarray], np.ndarray]:
         if not 0 <= index < len(self):
             raise IndexError(f"Batch {index} is outside 0..{len(self) - 1}.")
-        return self._read(self._order[index * self.batch_size : (index + 1) * self.batch_size])
+        return self._read(self.positions(index))
 
     def channel_stats(self, rows: int = STATS_ROWS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per-channel ``(mean, variance)`` (float64) of each feature input over the first ``rows`` entries.
@@ -162,21 +191,51 @@ class FeatureDataset(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
-        self._order = self._permutation()
+
+
+class DatasetEpoch(keras.callbacks.Callback):
+    """Tells a :class:`FeatureDataset` which epoch begins, so that a fit resumed at epoch E
+    reads the batches of epoch E, not those of epoch 0.
+
+    Keras' own ``on_epoch_end`` calls cannot say it: it also calls one before the first epoch,
+    after peeking at the first batches, and knows nothing of a restored backup. It reads an
+    epoch's batches after the callbacks' ``on_epoch_begin``, so this sets the epoch there.
+    """
+
+    def __init__(self, dataset: FeatureDataset) -> None:
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.dataset.set_epoch(epoch)
 
 
 def run_datasets(
-    features_dir: Path | str, batch_size: int = BATCH_SIZE, seed: int = SEED, **kwargs: Any
+    features_dir: Path | str,
+    batch_size: int = BATCH_SIZE,
+    seed: int = SEED,
+    steps_per_epoch: int | None = None,
+    **kwargs: Any,
 ) -> dict[str, FeatureDataset]:
     """``{"train": shuffled FeatureDataset, "validation": in order}`` from a run's saved indexes.
 
     A run with extra folders also has an ``extra-train`` index; its entries join the training ones.
+    ``steps_per_epoch`` cuts the training passes into epochs of that many batches; fit with
+    :class:`DatasetEpoch` so that each epoch reads its own batches, a resumed one too.
     """
     indexes = load_run_indexes(features_dir)
     extra_path = index_path(features_dir, EXTRA_TRAIN_SPLIT)
     if extra_path.is_file():
         indexes["train"] = join_indexes(indexes["train"], FeatureIndex.load(extra_path))
-    return {
-        split: FeatureDataset(index, batch_size, shuffle=split in AUGMENTED_SPLITS, seed=seed, **kwargs)
+    datasets = {
+        split: FeatureDataset(
+            index,
+            batch_size,
+            shuffle=split in AUGMENTED_SPLITS,
+            seed=seed,
+            steps_per_epoch=steps_per_epoch if split in AUGMENTED_SPLITS else None,
+            **kwargs,
+        )
         for split, index in indexes.items()
     }
+    return datasets

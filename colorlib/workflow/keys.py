@@ -116,9 +116,11 @@ def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
 
 
 def optimizer_key_inputs(params: Params) -> dict[str, Any]:
-    """Step-key inputs for the optimizer and the schedule, only where they are not the original
-    design's (Adam, constant), so that earlier runs keep their keys."""
+    """Step-key inputs for the epoch length, the optimizer and the schedule, only where they are
+    not the original design's (one pass, Adam, constant), so that earlier runs keep their keys."""
     values = {}
+    if params.steps_per_epoch is not None:
+        values["steps_per_epoch"] = params.steps_per_epoch
     if params.optimizer != "adam":
         values |= {"optimizer": params.optimizer, "weight_decay": params.weight_decay}
     if params.lr_schedule != "constant":
@@ -141,6 +143,7 @@ def gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
         "strategy": params.strategy,
         "l1_weight": gan.L1_WEIGHT,
         "discriminator": list(discriminator_arch.DISCRIMINATOR_FILTERS),
+        **({"steps_per_epoch": params.steps_per_epoch} if params.steps_per_epoch else {}),
     }
     if params.loss == DDCOLOR_LOSS:
         settings |= {

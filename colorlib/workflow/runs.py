@@ -142,12 +142,13 @@ def load_run_encoder(params: Params):
 def training_datasets(params: Params) -> tuple:
     """``(train, validation)``: batches of (cached features, ab) for ``model.fit`` (notebook 03).
 
-    Each is a :class:`colorlib.data.featuredata.FeatureDataset`; the training one is shuffled.
+    Each is a :class:`colorlib.data.featuredata.FeatureDataset`; the training one is shuffled, and
+    cut into epochs of ``params.steps_per_epoch`` batches when it is set.
     """
     from colorlib.data import featuredata
 
     features_dir = require(run_paths(params).features_dir, NOTEBOOKS["features"])
-    datasets = featuredata.run_datasets(features_dir, params.batch_size, params.seed)
+    datasets = featuredata.run_datasets(features_dir, params.batch_size, params.seed, params.steps_per_epoch)
     return datasets["train"], datasets["validation"]
 
 

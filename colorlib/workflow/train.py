@@ -25,8 +25,12 @@ from colorlib.workflow.runs import (
 )
 
 
-def training_callbacks(params: Params, fresh: bool = False) -> list:
+def training_callbacks(params: Params, train=None, fresh: bool = False) -> list:
     """colorlib's callbacks for ``decoder.fit`` (notebook 03): CSV log, early stopping, backup.
+
+    ``train``, the training :class:`colorlib.data.featuredata.FeatureDataset`, is told which
+    epoch begins (:class:`colorlib.data.featuredata.DatasetEpoch`), so that with
+    ``steps_per_epoch`` each epoch, a resumed one too, reads its own part of the passes.
 
     A backup made with other settings (features, batch, learning rate, seed) is cleared
     first, as with ``fresh``: training then starts over.
@@ -57,6 +61,10 @@ def training_callbacks(params: Params, fresh: bool = False) -> list:
 
         # First, so that the history CSV logs the epoch's rate.
         chosen.insert(0, schedules.EpochSchedule(params.learning_rate, params.epochs, params.lr_schedule))
+    if train is not None:
+        from colorlib.data import featuredata
+
+        chosen.insert(0, featuredata.DatasetEpoch(train))
     return chosen
 
 
@@ -255,15 +263,17 @@ def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
     in ``model-gan/``, which holds the run's colorizer. Returns a
     :class:`colorlib.training.fitting.TrainResult`.
     """
-    callbacks = training_callbacks(params, fresh=fresh)  # loss: gan: trains the generator first
+    if params.loss in ADVERSARIAL_LOSSES:
+        pretrained_generator(params)  # trains the generator first
     _, step = training_steps(params)
-    if step.done() and run_paths(params).colorizer.is_file():
+    if not fresh and step.done() and run_paths(params).colorizer.is_file():
         from colorlib.archs import colorizer_arch
 
         decoder = colorizer_arch.split_colorizer(load_run_model(params))[1]
         return save_trained(params, decoder)
-    decoder = new_decoder(params)
     train, validation = training_datasets(params)
+    callbacks = training_callbacks(params, train, fresh=fresh)
+    decoder = new_decoder(params)
     decoder.fit(
         train,
         validation_data=validation,
