@@ -79,3 +79,15 @@ def test_bad_extra_settings_are_refused(values: dict, message: str) -> None:
 def test_holding_back_every_extra_photo_is_refused() -> None:
     with pytest.raises(ValueError, match="lower it"):
         prepare.split_extra(["a.png", "b.png"], 2, seed=0)
+
+
+def test_the_command_line_takes_one_folder_or_several() -> None:
+    from colorlib.cli import build_parser
+    from colorlib.cli.commands import _params_from_args
+
+    def dataset(*words: str):
+        return _params_from_args(build_parser().parse_args(["train", *words])).dataset
+
+    assert dataset() is None
+    assert dataset("photos") == "photos"
+    assert dataset("photos", "more", "--extra-test", "5") == ["photos", "more"]

@@ -59,8 +59,8 @@ COMPARE_OPTIONS = {
     },
     "--write-best": {
         "metavar": "FILE",
-        "help": "copy the chosen variant's YAML here (e.g. params/best.yaml): the lowest test "
-        "|Δ colorfulness| among variants with PSNR ≥ gray − 0.5 dB",
+        "help": "copy the chosen variant's YAML here (e.g. params/best.yaml): among the variants "
+        "above gray on PSNR and AuC on every scored set, the lowest ΔCF (papers) on the test photos",
     },
 }
 
@@ -74,8 +74,8 @@ def _add_options(parser: argparse.ArgumentParser, options: dict[str, dict[str, A
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="colorlib",
-        description="Colorize grayscale photos: a frozen VGG16 encoder and a convolutional decoder "
-        "in CIE LAB.",
+        description="Colorize grayscale photos: a frozen ImageNet encoder (EfficientNet-Lite0, or the "
+        "original design's VGG16) and a convolutional decoder in CIE LAB.",
     )
     parser.add_argument("--version", action="version", version=f"colorlib {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -40,9 +40,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "dataset",
-        nargs="?",
+        nargs="*",
         help="dataset folder: 'class 0/' + 'class 1/' sub-folders, or a flat folder of images "
-        "(default: the demo dataset, built on first use)",
+        "(default: the demo dataset, built on first use). Several folders: the first is split "
+        "into train, validation and test, the colour photos of the others join training, less "
+        "--extra-test of them held back as the extra-test set",
     )
     parser.add_argument("--params", help="YAML parameters file (see params/default.yaml); flags beat it")
     defaults = Params()
@@ -64,8 +66,9 @@ def _params_from_args(args: argparse.Namespace):
     from colorlib.core.params import Params, load_params
 
     overrides = {item.name: getattr(args, item.name) for item in fields(Params) if hasattr(args, item.name)}
-    if overrides.get("dataset") is None:
-        overrides.pop("dataset", None)  # the positional argument was left out
+    folders = overrides.pop("dataset", None) or []  # the positional argument: none, one or several
+    if folders:
+        overrides["dataset"] = folders[0] if len(folders) == 1 else list(folders)
     return load_params(args.params, overrides)
 
 

@@ -137,4 +137,4 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
             **({"extra_files": len(extra_files)} if extra_files else {}),
         }
     )
-    return PreparedDataset(dataset, split, skipped, report.grayscale)
+    return PreparedDataset(dataset, split, skipped, step.result()["grayscale_in_color"])
