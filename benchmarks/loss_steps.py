@@ -26,13 +26,8 @@ CHANNELS = {"bottleneck": 1280, "stride16": 112, "stride8": 40, "stride4": 24}
 
 def batch(size: int, count: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     rng = np.random.default_rng(0)
-    inputs = {
-        name: rng.normal(
-            size=(count, size // unet_arch.STRIDES[name], size // unet_arch.STRIDES[name], c)
-        ).astype("float32")
-        for name, c in CHANNELS.items()
-    }
-    inputs[unet_arch.L_INPUT] = rng.uniform(size=(count, size, size, 1)).astype("float32")
+    shapes = unet_arch.input_shapes(size, CHANNELS)
+    inputs = {name: rng.uniform(size=(count, *shape)).astype("float32") for name, shape in shapes.items()}
     return inputs, rng.uniform(-0.3, 0.3, size=(count, size, size, 2)).astype("float32")
 
 

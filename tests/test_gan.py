@@ -27,12 +27,8 @@ FILTERS = (16, 8, 8, 8, 4)
 def tiny_batches(count: int = 8, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """``count`` U-Net input dicts (random features, L) and ab targets that follow L."""
     rng = np.random.default_rng(seed)
-    inputs = {
-        name: rng.normal(
-            size=(count, SIZE // unet_arch.STRIDES[name], SIZE // unet_arch.STRIDES[name], width)
-        ).astype("float32")
-        for name, width in CHANNELS.items()
-    }
+    shapes = unet_arch.input_shapes(SIZE, CHANNELS)
+    inputs = {name: rng.normal(size=(count, *shape)).astype("float32") for name, shape in shapes.items()}
     inputs[unet_arch.L_INPUT] = rng.uniform(size=(count, SIZE, SIZE, 1)).astype("float32")
     ab = np.concatenate([inputs["l"] - 0.5, 0.5 - inputs["l"]], axis=-1).astype("float32")
     return inputs, ab

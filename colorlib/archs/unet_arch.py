@@ -119,10 +119,8 @@ def build_unet(
     if len(filters) != len(UNET_FILTERS) or min(filters) < 1:
         raise ValueError(f"filters must be {len(UNET_FILTERS)} positive widths, got {tuple(filters)}.")
     inputs = {
-        name: keras.Input((image_size // STRIDES[name],) * 2 + (int(channels[name]),), name=name)
-        for name in FEATURE_INPUTS
+        name: keras.Input(shape, name=name) for name, shape in input_shapes(image_size, channels).items()
     }
-    inputs[L_INPUT] = keras.Input((image_size, image_size, 1), name=L_INPUT)
     standardized = {
         name: _standardize(inputs[name], name, int(channels[name]), stats) for name in FEATURE_INPUTS
     }
@@ -148,6 +146,13 @@ def build_unet(
     # Zero-initialized: training starts from gray (ab = 0), not from noisy colour.
     ab = layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer="zeros", name="ab")(x)
     return keras.Model(inputs, ab, name="decoder")
+
+
+def input_shapes(image_size: int, channels: Mapping[str, int]) -> dict[str, tuple[int, int, int]]:
+    """The shape of each U-Net input, batch left out: ``(S/k, S/k, C_k)`` for each feature input
+    (``channels`` gives C_k), then ``(S, S, 1)`` for L."""
+    shapes = {name: (image_size // STRIDES[name],) * 2 + (int(channels[name]),) for name in FEATURE_INPUTS}
+    return shapes | {L_INPUT: (image_size, image_size, 1)}
 
 
 def is_unet(decoder: keras.Model) -> bool:
