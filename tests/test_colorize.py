@@ -402,3 +402,23 @@ def test_real_grayscale_photos_keep_size_and_lightness(constant_colorizer, share
         l_in, l_out = lab_of(source)[..., 0], lab_of(result)[..., 0]
         mid = (l_in > 20) & (l_in < 80)  # near black and white the colour leaves sRGB
         assert np.median(np.abs(l_in - l_out)[mid]) < 1.0  # JPEG at quality 95 on both sides
+
+
+def test_vividness_scales_the_colours_inside_the_gamut_and_keeps_the_hue(constant_colorizer, tmp_path):
+    source = photo(64, 64)
+    plain = fullres.colorize_array(constant_colorizer, source)
+    assert np.array_equal(fullres.colorize_array(constant_colorizer, source, vividness=1.0), plain)
+    vivid = fullres.colorize_array(constant_colorizer, source, vividness=3.0)
+    gray = fullres.colorize_array(constant_colorizer, source, vividness=0.0)
+    l_in = lab_of(source)[..., 0]
+    mid = (l_in > 30) & (l_in < 70)
+    chroma = {name: np.hypot(*np.moveaxis(lab_of(image)[..., 1:], -1, 0))[mid] for name, image in
+              (("plain", plain), ("vivid", vivid), ("gray", gray))}  # fmt: skip
+    assert np.median(chroma["vivid"]) > 2.0 * np.median(chroma["plain"])
+    assert np.median(chroma["gray"]) < 1.5
+    assert_lightness_kept(source, vivid)
+    hue = np.degrees(np.arctan2(*lab_of(vivid)[..., 1:][mid][:, ::-1].T))
+    expected = np.degrees(np.arctan2(CONSTANT_AB[1], CONSTANT_AB[0]))
+    assert abs(np.median(hue) - expected) < 3.0  # scaled towards gray, not clipped channel by channel
+    with pytest.raises(ValueError, match="vividness must be 0"):
+        colorize.colorize_files(constant_colorizer, [tmp_path], tmp_path / "out", vividness=-1.0)

@@ -112,3 +112,24 @@ def test_bad_inputs_are_refused_with_a_reason() -> None:
         lab.merge_lab(np.zeros((4, 4, 1)), np.zeros((4, 5, 2)))
     with pytest.raises(ValueError, match="one image"):
         lab.rgb_to_lab_fast(np.zeros((2, 4, 4, 3), dtype=np.float32))
+
+
+def test_fit_to_gamut_brings_every_colour_into_srgb_at_the_same_lightness_and_hue() -> None:
+    rng = np.random.default_rng(0)
+    colours = np.stack(
+        [rng.uniform(5, 95, 500), rng.uniform(-128, 127, 500), rng.uniform(-128, 127, 500)], -1
+    )
+    assert not lab.in_gamut(colours).all()
+    fitted = lab.fit_to_gamut(colours.astype(np.float32))
+    assert lab.in_gamut(fitted).all()
+    np.testing.assert_array_equal(fitted[..., 0], colours[..., 0].astype(np.float32))
+    inside = lab.in_gamut(colours)
+    np.testing.assert_allclose(fitted[inside], colours[inside].astype(np.float32))  # kept as they were
+    moved = ~inside
+    ratio = fitted[moved][:, 1:] / colours[moved][:, 1:]
+    np.testing.assert_allclose(ratio[:, 0], ratio[:, 1], rtol=1e-4)  # the same scale on a and b: same hue
+    assert (ratio < 1).all()
+    # The largest chroma that fits: a little more leaves the gamut.
+    nudged = fitted[moved].copy()
+    nudged[:, 1:] *= 1.01
+    assert not lab.in_gamut(nudged).any()

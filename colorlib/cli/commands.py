@@ -133,7 +133,7 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
 
         annealed_mean.set_temperature(model, args.temperature)
     report = colorize.colorize_files(
-        model, scan, args.out, batch_size=args.batch_size, own_size=args.own_size
+        model, scan, args.out, batch_size=args.batch_size, own_size=args.own_size, vividness=args.vividness
     )
     print(report.summary())
     return 1 if report.failed else 0

@@ -22,6 +22,11 @@ from skimage import color
 
 from colorlib.core.config import AB_SCALE, L_MAX, PIXEL_MAX
 
+#: Halvings of the chroma scale that :func:`fit_to_gamut` tries per pixel (2⁻¹² of the chroma).
+GAMUT_ITERATIONS = 12
+#: Linear sRGB may leave [0, 1] by this much and still count as in the gamut (float32 rounding).
+GAMUT_TOLERANCE = 1e-4
+
 #: ImageNet channel means in BGR order, as subtracted by keras.applications.vgg16.preprocess_input.
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 
@@ -131,3 +136,52 @@ def lab_to_rgb_fast(lab: np.ndarray) -> np.ndarray:
         raise ValueError(f"lab_to_rgb_fast takes one image (H, W, 3), got shape {lab.shape}.")
     rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
     return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+
+def _linear_rgb(lab: np.ndarray) -> np.ndarray:
+    """LAB ``(..., 3)`` -> linear sRGB, not clipped (scikit-image's XYZ and matrix)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-image warns about Z < 0, which is what we test
+        xyz = color.lab2xyz(lab)
+    return xyz @ color.colorconv.rgb_from_xyz.T
+
+
+def in_gamut(lab: np.ndarray) -> np.ndarray:
+    """Whether each LAB pixel ``(..., 3)`` has an sRGB colour: bool ``(...)``."""
+    linear = _linear_rgb(lab)
+    return np.all((linear >= -GAMUT_TOLERANCE) & (linear <= 1.0 + GAMUT_TOLERANCE), axis=-1)
+
+
+def fit_to_gamut(lab: np.ndarray, iterations: int = GAMUT_ITERATIONS) -> np.ndarray:
+    """Each LAB pixel ``(..., 3)`` float32 whose colour is outside sRGB gets its chroma scaled down
+    (towards gray at the same L, the same hue) until it is inside; the others are kept. A new array.
+
+    Clipping each RGB channel instead would change the hue, which is what DDColor #54 asks to avoid.
+    """
+    lab = np.array(lab, dtype=np.float32)
+    flat = lab.reshape(-1, 3)
+    outside = np.flatnonzero(~in_gamut(flat))
+    if not len(outside):
+        return lab
+    pixels = flat[outside]
+    low, high = np.zeros(len(outside), np.float32), np.ones(len(outside), np.float32)
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        trial = pixels * np.stack([np.ones_like(middle), middle, middle], axis=-1)
+        inside = in_gamut(trial)
+        low, high = np.where(inside, middle, low), np.where(inside, high, middle)
+    pixels[:, 1:] *= low[:, None]
+    flat[outside] = pixels
+    return lab
+
+
+def scale_chroma(lab: np.ndarray, vividness: float) -> np.ndarray:
+    """``colorlib colorize --vividness F``: LAB ``(..., 3)`` with ab × F, fitted to the sRGB gamut
+    at each pixel's L (:func:`fit_to_gamut`). F = 1 returns ``lab`` as it is; 0 gives gray."""
+    if not np.isfinite(vividness) or vividness < 0:
+        raise ValueError(f"vividness must be 0 (gray) or more, 1 for the model's colours; got {vividness}.")
+    if vividness == 1.0:
+        return lab
+    scaled = np.array(lab, dtype=np.float32)
+    scaled[..., 1:] *= np.float32(vividness)
+    return fit_to_gamut(scaled)

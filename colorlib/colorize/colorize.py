@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from colorlib.color.lab import scale_chroma
 from colorlib.colorize import ownsize
 from colorlib.colorize.fullres import combine_full_resolution, model_image_size, model_input_l, predict_ab
 from colorlib.colorize.photofiles import InputScan, LeftOut, plan_outputs, scan_inputs
@@ -126,8 +127,8 @@ def _decode(path: Path, target: Path, size: int | None) -> _Decoded:
     return _Decoded(path, target, rgb, l_small)
 
 
-def _write(item: _Decoded, ab_small: np.ndarray) -> Path:
-    bgr = combine_full_resolution(item.rgb, ab_small, bgr=True)
+def _write(item: _Decoded, ab_small: np.ndarray, vividness: float = 1.0) -> Path:
+    bgr = combine_full_resolution(item.rgb, ab_small, bgr=True, vividness=vividness)
     suffix = item.target.suffix.lower()
     options = {
         ".jpg": [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
@@ -221,6 +222,7 @@ def colorize_files(
     progress: bool = True,
     recursive: bool = True,
     own_size: bool = False,
+    vividness: float = 1.0,
 ) -> ColorizeReport:
     """Colorize image files and folders of images into ``out_dir``, keeping names and layout.
 
@@ -233,9 +235,12 @@ def colorize_files(
 
     ``own_size``: the model sees each photo at its own size rounded to multiples of 32
     (:mod:`colorlib.colorize.ownsize`) instead of the training size; photos of one size share a batch.
+    ``vividness``: the predicted ab × this, fitted to the sRGB gamut at each pixel's L (1: as
+    predicted; :func:`colorlib.color.lab.scale_chroma`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    scale_chroma(np.zeros((1, 3), np.float32), vividness)  # refuses a bad value before any work
     size = model_image_size(model)
     sized = ownsize.SizedColorizers(model) if own_size else None
     out_dir = Path(out_dir).expanduser()
@@ -287,7 +292,9 @@ def colorize_files(
             else:
                 ab = _predict_by_shape(sized, [item.l_small for item in batch])
             collect(writing)  # the previous batch was written while the model ran
-            writing = [(item.path, writers.submit(_write, item, ab[i])) for i, item in enumerate(batch)]
+            writing = [
+                (item.path, writers.submit(_write, item, ab[i], vividness)) for i, item in enumerate(batch)
+            ]
             del batch
         collect(writing)
     finally:

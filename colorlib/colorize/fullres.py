@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from colorlib.color.lab import lab_to_rgb_fast, normalize_l, rgb_to_lab, rgb_to_lab_fast
+from colorlib.color.lab import lab_to_rgb_fast, normalize_l, rgb_to_lab, rgb_to_lab_fast, scale_chroma
 from colorlib.core.config import AB_SCALE, BATCH_SIZE, PIXEL_MAX
 from colorlib.data.images import resize_rgb
 
@@ -69,9 +69,16 @@ def predict_ab(model, l_norm: np.ndarray, batch_size: int = BATCH_SIZE) -> np.nd
 
 
 def combine_full_resolution(
-    rgb: np.ndarray, ab_small: np.ndarray, bgr: bool = False, strip_pixels: int = STRIP_PIXELS
+    rgb: np.ndarray,
+    ab_small: np.ndarray,
+    bgr: bool = False,
+    strip_pixels: int = STRIP_PIXELS,
+    vividness: float = 1.0,
 ) -> np.ndarray:
     """The photo's own L plus ``ab_small`` upscaled to its size -> ``uint8 (H, W, 3)``.
+
+    ``vividness`` scales the ab, fitted to the sRGB gamut at each pixel's L
+    (:func:`colorlib.color.lab.scale_chroma`); 1 keeps the model's colours exactly.
 
     ``rgb``: ``uint8 (H, W, 3)``; ``ab_small``: ``float32 (s, s, 2)`` in [-1, 1]. The
     upscaling is bilinear with OpenCV's pixel-centre convention (as ``cv2.resize``):
@@ -104,6 +111,7 @@ def combine_full_resolution(
         np.add(ab[:rows], lower_ab[:rows], out=ab[:rows])
         lab = rgb_to_lab_fast(np.multiply(rgb[top:bottom], np.float32(1.0 / PIXEL_MAX), dtype=np.float32))
         cv2.mixChannels([ab[:rows]], [lab], [0, 1, 1, 2])  # lab[..., 1:] = ab, in place
+        lab = scale_chroma(lab, vividness)
         colour = out[top:bottom]
         cv2.convertScaleAbs(lab_to_rgb_fast(lab), dst=colour, alpha=PIXEL_MAX)  # clipped >= 0
         if bgr:
@@ -124,11 +132,12 @@ def _as_uint8_rgb(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def colorize_array(model, rgb_uint8: np.ndarray) -> np.ndarray:
+def colorize_array(model, rgb_uint8: np.ndarray, vividness: float = 1.0) -> np.ndarray:
     """One photo ``uint8 (H, W, 3)`` (colour or gray; ``(H, W)`` also taken) -> ``uint8 (H, W, 3)``.
 
-    Only the photo's L is used; the output has the same size and the same L.
+    Only the photo's L is used; the output has the same size and the same L. ``vividness``: see
+    :func:`combine_full_resolution`.
     """
     rgb = _as_uint8_rgb(rgb_uint8)
     ab = predict_ab(model, model_input_l(rgb, model_image_size(model))[None])[0]
-    return combine_full_resolution(rgb, ab)
+    return combine_full_resolution(rgb, ab, vividness=vividness)
