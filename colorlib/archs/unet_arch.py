@@ -41,6 +41,9 @@ SKIPS = ("stride16", "stride8", "stride4")
 FEATURE_INPUTS = (BOTTLENECK, *SKIPS)
 #: The full-resolution L input.
 L_INPUT = "l"
+#: The hint planes of a hint-aware U-Net (``hints: true``, :mod:`colorlib.data.hints`): the hints'
+#: ab (S, S, 2) and where they are (S, S, 1).
+HINT_AB, HINT_MASK = "hint_ab", "hint_mask"
 #: Output stride of each feature input.
 STRIDES = {BOTTLENECK: ENCODER_STRIDE, "stride16": 16, "stride8": 8, "stride4": 4}
 #: Widths: the bottleneck's 1×1 projection, the stride-16, 8 and 4 stages, the full-resolution stage.
@@ -98,8 +101,13 @@ def build_unet(
     attention: bool = False,
     filters: Sequence[int] = UNET_FILTERS,
     classes: int | None = None,
+    hints: bool = False,
 ) -> keras.Model:
     """The U-Net decoder: the dict of inputs in the module docstring -> ab ``(S, S, 2)`` in [-1, 1].
+
+    ``hints``: two more inputs, :data:`HINT_AB` ``(S, S, 2)`` and :data:`HINT_MASK` ``(S, S, 1)``
+    (Zhang, Zhu et al. 2017). They join L at full resolution and, averaged over each cell, the
+    skip features at strides 16, 8 and 4, so a hint can spread over the object it falls on.
 
     ``channels``: the channels of ``"bottleneck"``, ``"stride16"``, ``"stride8"`` and
     ``"stride4"`` (e.g. :func:`feature_channels` of the multiscale encoder); ``stats``:
@@ -118,9 +126,11 @@ def build_unet(
         )
     if len(filters) != len(UNET_FILTERS) or min(filters) < 1:
         raise ValueError(f"filters must be {len(UNET_FILTERS)} positive widths, got {tuple(filters)}.")
-    inputs = {
-        name: keras.Input(shape, name=name) for name, shape in input_shapes(image_size, channels).items()
-    }
+    shapes = input_shapes(image_size, channels, hints)
+    inputs = {name: keras.Input(shape, name=name) for name, shape in shapes.items()}
+    hint_planes = (
+        layers.Concatenate(name="hint_planes")([inputs[HINT_AB], inputs[HINT_MASK]]) if hints else None
+    )
     standardized = {
         name: _standardize(inputs[name], name, int(channels[name]), stats) for name in FEATURE_INPUTS
     }
@@ -128,7 +138,10 @@ def build_unet(
     x = layers.Conv2D(filters[0], 1, activation="relu", name="bottleneck_project")(standardized[BOTTLENECK])
     for skip, width in zip(SKIPS, filters[1:4], strict=True):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"{skip}_up")(x)
-        x = layers.Concatenate(name=f"{skip}_skip")([x, standardized[skip]])
+        joined = [x, standardized[skip]]
+        if hint_planes is not None:
+            joined.append(layers.AveragePooling2D(STRIDES[skip], name=f"{skip}_hints")(hint_planes))
+        x = layers.Concatenate(name=f"{skip}_skip")(joined)
         x = _conv_bn_relu(x, width, f"{skip}_a")
         x = _conv_bn_relu(x, width, f"{skip}_b")
         if attention and skip == SKIPS[0]:
@@ -141,18 +154,28 @@ def build_unet(
         logits = layers.Conv2D(classes, 1, kernel_initializer="zeros", name="ab_logits")(x)
         return keras.Model(inputs, logits, name="decoder")
     x = layers.UpSampling2D(FULL_RESOLUTION_UPSAMPLE, interpolation="bilinear", name="full_up")(x)
-    x = layers.Concatenate(name="l_skip")([x, inputs[L_INPUT]])
+    x = layers.Concatenate(name="l_skip")([x, inputs[L_INPUT], *([hint_planes] if hints else [])])
     x = layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="full_conv")(x)
     # Zero-initialized: training starts from gray (ab = 0), not from noisy colour.
     ab = layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer="zeros", name="ab")(x)
     return keras.Model(inputs, ab, name="decoder")
 
 
-def input_shapes(image_size: int, channels: Mapping[str, int]) -> dict[str, tuple[int, int, int]]:
+def input_shapes(
+    image_size: int, channels: Mapping[str, int], hints: bool = False
+) -> dict[str, tuple[int, int, int]]:
     """The shape of each U-Net input, batch left out: ``(S/k, S/k, C_k)`` for each feature input
-    (``channels`` gives C_k), then ``(S, S, 1)`` for L."""
+    (``channels`` gives C_k), then ``(S, S, 1)`` for L, and with ``hints`` the two hint planes."""
     shapes = {name: (image_size // STRIDES[name],) * 2 + (int(channels[name]),) for name in FEATURE_INPUTS}
-    return shapes | {L_INPUT: (image_size, image_size, 1)}
+    shapes[L_INPUT] = (image_size, image_size, 1)
+    if hints:
+        shapes |= {HINT_AB: (image_size, image_size, 2), HINT_MASK: (image_size, image_size, 1)}
+    return shapes
+
+
+def takes_hints(decoder: keras.Model) -> bool:
+    """Whether ``decoder`` is a hint-aware U-Net (it has the hint planes among its inputs)."""
+    return is_unet(decoder) and HINT_MASK in decoder.input
 
 
 def is_unet(decoder: keras.Model) -> bool:

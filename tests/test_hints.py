@@ -1,0 +1,90 @@
+"""Colour hints: the planes a hint-aware U-Net takes, the hints training simulates, the hints file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_gan import CHANNELS, FILTERS, SIZE
+
+from colorlib.archs import unet_arch
+from colorlib.colorize import hintfile
+from colorlib.data import hints
+
+
+def test_a_hint_aware_unet_takes_two_more_planes_at_full_resolution() -> None:
+    decoder = unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS, hints=True)
+    shapes = {name: tuple(tensor.shape[1:]) for name, tensor in decoder.input.items()}
+    assert shapes[unet_arch.HINT_AB] == (SIZE, SIZE, 2) and shapes[unet_arch.HINT_MASK] == (SIZE, SIZE, 1)
+    assert unet_arch.takes_hints(decoder)
+    assert not unet_arch.takes_hints(unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS))
+    rng = np.random.default_rng(0)
+    shapes = unet_arch.input_shapes(SIZE, CHANNELS, hints=True)
+    inputs = {name: rng.normal(size=(2, *shape)).astype("float32") for name, shape in shapes.items()}
+    assert tuple(decoder(inputs).shape) == (2, SIZE, SIZE, 2)
+    for skip in unet_arch.SKIPS:  # the hints join every skip stage, averaged over its cells
+        pooled = decoder.get_layer(f"{skip}_hints").output
+        assert tuple(pooled.shape[1:]) == (SIZE // unet_arch.STRIDES[skip],) * 2 + (3,)
+
+
+def test_simulated_hints_hold_the_mean_true_colour_of_their_patches() -> None:
+    rng = np.random.default_rng(1)
+    ab = rng.uniform(-0.5, 0.5, size=(400, 32, 32, 2)).astype("float32")
+    hint_ab, mask = hints.simulate_hints(ab, np.random.default_rng(2))
+    assert hint_ab.shape == ab.shape and mask.shape == (400, 32, 32, 1)
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    assert np.all(hint_ab[mask[..., 0] == 0] == 0)
+    without = np.mean(mask.reshape(400, -1).max(axis=1) == 0)
+    assert abs(without - hints.NO_HINT_PROBABILITY) < 0.07  # a quarter of the photos: no hint
+    # A lone 1-pixel patch holds that pixel's colour; a larger patch a mean within the photo's range.
+    covered = mask[..., 0] == 1
+    assert np.all(np.abs(hint_ab[covered]) <= 0.5 + 1e-6)
+    again = hints.simulate_hints(ab, np.random.default_rng(2))
+    np.testing.assert_array_equal(again[1], mask)  # the same seed, the same hints
+
+
+def test_hint_planes_put_each_users_point_where_it_belongs_at_the_model_size() -> None:
+    point = hints.Hint(x=300.0, y=50.0, ab=(0.2, -0.3))
+    hint_ab, mask = hints.hint_planes([point], photo_size=(600, 400), image_size=64)
+    rows, cols = np.nonzero(mask[..., 0])
+    assert abs(cols.mean() - 32) <= 1 and abs(rows.mean() - 8) <= 1  # x/600·64, y/400·64
+    np.testing.assert_allclose(hint_ab[rows[0], cols[0]], (0.2, -0.3))
+    empty_ab, empty_mask = hints.hint_planes([], (600, 400), 64)
+    assert not empty_ab.any() and not empty_mask.any()
+    with pytest.raises(ValueError, match="outside the photo"):
+        hints.hint_planes([hints.Hint(600.0, 10.0, (0, 0))], (600, 400), 64)
+
+
+def test_a_hints_file_is_read_and_a_colour_gives_its_ab(tmp_path: Path) -> None:
+    path = tmp_path / "hints.json"
+    path.write_text(
+        json.dumps([{"x": 10, "y": 5.5, "color": "#ff0000"}, {"x": 0, "y": 0, "color": "#808080"}])
+    )
+    red, gray = hintfile.read_hints(path, (20, 10))
+    assert red.x == 10 and red.y == 5.5 and red.ab[0] > 0.5  # sRGB red: a ≈ +80
+    assert np.allclose(gray.ab, 0, atol=1e-3)
+    text = hintfile.hints_json([(10, 5.5, "#ff0000")])
+    assert json.loads(text) == [{"x": 10, "y": 5.5, "color": "#ff0000"}]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ('{"x": 1}', "must be a JSON list"),
+        ('[{"x": 1, "y": 1, "color": "#00ff00"}, 5]', "entry 2: 5 is not an object"),
+        ('[{"x": 1, "color": "#00ff00"}]', "entry 1: y missing"),
+        ('[{"x": "1", "y": 1, "color": "#00ff00"}]', "entry 1: x and y must be numbers"),
+        ('[{"x": 25, "y": 1, "color": "#00ff00"}]', r"entry 1: \(25, 1\) is outside the photo \(20 × 10"),
+        ('[{"x": 1, "y": 1, "color": "green"}]', "entry 1: 'green' is not a colour written #rrggbb"),
+    ],
+)
+def test_bad_hints_files_are_refused_naming_the_entry(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "hints.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        hintfile.read_hints(path, (20, 10))
+    with pytest.raises(FileNotFoundError, match="No hints file"):
+        hintfile.read_hints(tmp_path / "missing.json", (20, 10))
