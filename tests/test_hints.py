@@ -88,3 +88,110 @@ def test_bad_hints_files_are_refused_naming_the_entry(tmp_path: Path, content: s
         hintfile.read_hints(path, (20, 10))
     with pytest.raises(FileNotFoundError, match="No hints file"):
         hintfile.read_hints(tmp_path / "missing.json", (20, 10))
+
+
+def two_region_photos(count: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Photos of two regions (left dark, right light), each one of two colours at random; the
+    features are the region layout pooled to each stride, as an encoder would see it."""
+    l_norm = np.where(np.arange(SIZE)[None, None, :, None] < SIZE // 2, 0.3, 0.7) * np.ones(
+        (count, SIZE, 1, 1)
+    )
+    signs = rng.choice([-1.0, 1.0], size=(count, 2))
+    ab = np.where(l_norm < 0.5, signs[:, :1, None, None], signs[:, 1:, None, None]) * 0.4 * np.ones(2)
+    inputs = {unet_arch.L_INPUT: l_norm.astype("float32")}
+    for name, width in CHANNELS.items():
+        k = unet_arch.STRIDES[name]
+        pooled = l_norm.reshape(count, SIZE // k, k, SIZE // k, k).mean(axis=(2, 4))[..., None]
+        inputs[name] = np.repeat(pooled, width, axis=-1).astype("float32")
+    return inputs, ab.astype("float32")
+
+
+@pytest.mark.slow
+def test_a_hint_changes_the_colour_of_its_region_and_little_elsewhere() -> None:
+    import keras
+
+    rng = np.random.default_rng(0)
+    keras.utils.set_random_seed(0)
+    model = unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS, hints=True)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+    for _ in range(400):  # with hints simulated as in training
+        inputs, ab = two_region_photos(16, rng)
+        model.train_on_batch(hints.with_simulated_hints(inputs, ab, rng), ab)
+
+    photos, _ = two_region_photos(8, np.random.default_rng(5))
+    halves = (slice(0, SIZE // 2), slice(SIZE // 2, SIZE))
+
+    def colours(given: list[hints.Hint]) -> np.ndarray:
+        """The mean ab of each region over the 8 photos, with the same hints on each."""
+        hint_ab, mask = hints.hint_planes(given, (SIZE, SIZE), SIZE)
+        planes = {
+            unet_arch.HINT_AB: np.repeat(hint_ab[None], 8, 0),
+            unet_arch.HINT_MASK: np.repeat(mask[None], 8, 0),
+        }
+        ab = model.predict_on_batch({**photos, **planes})
+        return np.array([ab[:, :, half].mean() for half in halves])
+
+    automatic = colours([])
+    for hint, region in ((hints.Hint(10.0, 30.0, (0.4, 0.4)), 0), (hints.Hint(50.0, 20.0, (-0.4, -0.4)), 1)):
+        change = colours([hint]) - automatic
+        assert abs(change[region]) > 0.15 and np.sign(change[region]) == np.sign(hint.ab[0])
+        assert abs(change[1 - region]) < 0.3 * abs(change[region]), change
+
+
+def test_a_hint_colorizer_is_saved_loaded_and_colours_with_and_without_hints(tmp_path: Path) -> None:
+    import keras
+
+    from colorlib.archs import colorizer_arch
+    from colorlib.colorize import colorize, fullres
+
+    keras.utils.set_random_seed(3)
+    encoder = colorizer_arch.build_encoder(None, SIZE, "efficientnet_lite0")
+    channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder))
+    decoder = unet_arch.build_unet(SIZE, channels, None, filters=FILTERS, hints=True)
+    head = decoder.get_layer("ab")  # zero-initialized: give it weights, so that the output moves
+    head.set_weights(
+        [np.random.default_rng(0).normal(0, 0.3, w.shape).astype("float32") for w in head.get_weights()]
+    )
+    path = tmp_path / "hints.keras"
+    colorizer_arch.build_colorizer(encoder, decoder).save(path)
+    model = colorize.load_colorizer(path)
+    assert colorizer_arch.takes_hints(model)
+
+    photo = (np.random.default_rng(1).uniform(0, 255, (40, 60, 3))).astype(np.uint8)
+    automatic = fullres.colorize_array(model, photo)
+    assert np.array_equal(fullres.colorize_array(model, photo, hints=[]), automatic)
+    hinted = fullres.colorize_array(model, photo, hints=[hints.Hint(30.0, 20.0, (0.5, 0.5))])
+    assert hinted.shape == photo.shape and not np.array_equal(hinted, automatic)
+
+    plain = colorizer_arch.build_colorizer(
+        encoder, unet_arch.build_unet(SIZE, channels, None, filters=FILTERS)
+    )
+    with pytest.raises(ValueError, match="trained without hints"):
+        fullres.colorize_array(plain, photo, hints=[hints.Hint(30.0, 20.0, (0.5, 0.5))])
+
+
+@pytest.mark.slow
+def test_a_hints_run_trains_with_simulated_hints_and_colorizes_without_any(tmp_path: Path) -> None:
+    from test_workflow import colour_photos, run_params
+
+    from colorlib import workflow
+    from colorlib.archs import colorizer_arch
+
+    photos = colour_photos(tmp_path / "photos", 10, seed=4)
+    params = run_params(
+        tmp_path, photos[0].parent, "hints", encoder="efficientnet_lite0", decoder="unet", hints=True
+    )
+    workflow.prepare_dataset(params, progress=False)
+    workflow.extract_run_features(params, workflow.build_run_encoder(params), progress=False)
+    train, validation = workflow.training_datasets(params)
+    inputs, _ = train[0]
+    assert inputs[unet_arch.HINT_MASK].shape[1:] == (64, 64, 1)
+    np.testing.assert_array_equal(
+        validation[0][0][unet_arch.HINT_MASK], validation[0][0][unet_arch.HINT_MASK]
+    )
+    workflow.train_run(params, verbose=0)
+    assert colorizer_arch.takes_hints(workflow.load_run_model(params))
+    outputs = workflow.colorize_run(params, progress=False)
+    assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
+    with pytest.raises(ValueError, match="hints=true needs decoder=unet"):
+        run_params(tmp_path, photos[0].parent, "bad", hints=True)

@@ -133,17 +133,34 @@ def build_colorizer(
     features and L itself; the seed decoder gets the bottleneck. A decoder that gives ab-bin
     logits (:func:`is_classifier`) is followed by the annealed mean and the upsampling to S
     (:func:`colorlib.archs.annealed_mean.decode`), so the colorizer gives ab all the same.
+    A hint-aware U-Net (:func:`colorlib.archs.unet_arch.takes_hints`) makes a colorizer of three
+    inputs: ``[L, hint_ab (S, S, 2), hint_mask (S, S, 1)]`` (:func:`takes_hints`).
     """
     l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
+    inputs = l_input
     if unet_arch.is_unet(decoder):
         features = multiscale_encoder(encoder)(l_input)
-        ab = decoder(unet_arch.decoder_inputs(features, l_input))
+        decoder_inputs = unet_arch.decoder_inputs(features, l_input)
+        if unet_arch.takes_hints(decoder):
+            size = int(encoder.input_shape[1])
+            planes = {
+                unet_arch.HINT_AB: keras.Input((size, size, 2), name=unet_arch.HINT_AB),
+                unet_arch.HINT_MASK: keras.Input((size, size, 1), name=unet_arch.HINT_MASK),
+            }
+            decoder_inputs |= planes
+            inputs = [l_input, planes[unet_arch.HINT_AB], planes[unet_arch.HINT_MASK]]
+        ab = decoder(decoder_inputs)
     else:
         ab = decoder(encoder(l_input))
     if seed_arch.is_classifier(decoder):
         ab = annealed_mean.decode(ab, int(encoder.input_shape[1]))
-    model = keras.Model(l_input, ab, name="colorizer")
+    model = keras.Model(inputs, ab, name="colorizer")
     return compile_model(model, learning_rate)
+
+
+def takes_hints(colorizer: keras.Model) -> bool:
+    """Whether a colorizer of :func:`build_colorizer` takes hint planes besides L."""
+    return isinstance(colorizer.input, list | tuple) and len(colorizer.input) == 3
 
 
 def weights_fingerprint(model: keras.Model) -> str:

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 from colorlib.core.config import ENCODER_STRIDE, IMAGE_SIZE
 
@@ -44,6 +44,8 @@ L_INPUT = "l"
 #: The hint planes of a hint-aware U-Net (``hints: true``, :mod:`colorlib.data.hints`): the hints'
 #: ab (S, S, 2) and where they are (S, S, 1).
 HINT_AB, HINT_MASK = "hint_ab", "hint_mask"
+#: Below this share of hinted pixels a cell counts as empty (no division by zero in :class:`HintPool`).
+HINT_COVER_FLOOR = 1e-6
 #: Output stride of each feature input.
 STRIDES = {BOTTLENECK: ENCODER_STRIDE, "stride16": 16, "stride8": 8, "stride4": 4}
 #: Widths: the bottleneck's 1×1 projection, the stride-16, 8 and 4 stages, the full-resolution stage.
@@ -94,6 +96,30 @@ def _self_attention(x, side: int, width: int):
     return layers.Reshape((side, side, width), name="attention_map")(tokens)
 
 
+@keras.saving.register_keras_serializable(package="colorlib")
+class HintPool(layers.Layer):
+    """The hint planes ``(B, S, S, 3)`` (ab, then the mask) -> one cell per ``stride`` × ``stride``:
+    ``(B, S/k, S/k, 3)``, the mean ab of the hinted pixels in the cell (0 when none) and whether
+    any pixel of the cell has a hint. A plain average would shrink a 1-pixel hint 256 times at
+    stride 16; this keeps its colour whole, so one click can reach a whole object.
+    """
+
+    def __init__(self, stride: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.stride = int(stride)
+
+    def call(self, planes):
+        ab, mask = planes[..., :2], planes[..., 2:]
+        pool = {"pool_size": self.stride, "strides": self.stride, "padding": "valid"}
+        total = ops.average_pool(ops.multiply(ab, mask), **pool)
+        cover = ops.average_pool(mask, **pool)
+        mean_ab = ops.divide(total, ops.maximum(cover, HINT_COVER_FLOOR))
+        return ops.concatenate([mean_ab, ops.max_pool(mask, **pool)], axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "stride": self.stride}
+
+
 def build_unet(
     image_size: int = IMAGE_SIZE,
     channels: Mapping[str, int] | None = None,
@@ -140,7 +166,7 @@ def build_unet(
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"{skip}_up")(x)
         joined = [x, standardized[skip]]
         if hint_planes is not None:
-            joined.append(layers.AveragePooling2D(STRIDES[skip], name=f"{skip}_hints")(hint_planes))
+            joined.append(HintPool(STRIDES[skip], name=f"{skip}_hints")(hint_planes))
         x = layers.Concatenate(name=f"{skip}_skip")(joined)
         x = _conv_bn_relu(x, width, f"{skip}_a")
         x = _conv_bn_relu(x, width, f"{skip}_b")

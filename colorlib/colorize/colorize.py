@@ -30,7 +30,13 @@ from tqdm import tqdm
 
 from colorlib.color.lab import scale_chroma
 from colorlib.colorize import ownsize
-from colorlib.colorize.fullres import combine_full_resolution, model_image_size, model_input_l, predict_ab
+from colorlib.colorize.fullres import (
+    combine_full_resolution,
+    l_input_shape,
+    model_image_size,
+    model_input_l,
+    predict_ab,
+)
 from colorlib.colorize.photofiles import InputScan, LeftOut, plan_outputs, scan_inputs
 from colorlib.core.config import BATCH_SIZE
 from colorlib.core.io import atomic_write
@@ -78,7 +84,7 @@ def _not_a_model(path: Path, reason: str) -> str:
 
 def _shape_problem(model) -> str | None:
     """Why ``model`` is not a colorizer L ``(S, S, 1)`` -> ab ``(S, S, 2)``, or None when it is one."""
-    inputs = tuple(getattr(model, "input_shape", None) or ())
+    inputs = l_input_shape(model) if getattr(model, "input_shape", None) else ()
     outputs = tuple(getattr(model, "output_shape", None) or ())
     size = inputs[1] if len(inputs) == 4 else None
     if not isinstance(size, int) or inputs[1:] != (size, size, 1):
@@ -242,6 +248,10 @@ def colorize_files(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     scale_chroma(np.zeros((1, 3), np.float32), vividness)  # refuses a bad value before any work
     size = model_image_size(model)
+    if own_size and isinstance(model.input_shape, list):
+        raise ValueError(
+            "--own-size cannot be used with a hint colorizer: its hint planes have the training size."
+        )
     sized = ownsize.SizedColorizers(model) if own_size else None
     out_dir = Path(out_dir).expanduser()
     scan = inputs if isinstance(inputs, InputScan) else scan_inputs(inputs, recursive)

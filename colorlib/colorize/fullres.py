@@ -15,21 +15,30 @@ with OpenCV, so a 24-megapixel photo needs a few tens of MB of temporaries on to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 from PIL import Image
 
 from colorlib.color.lab import lab_to_rgb_fast, normalize_l, rgb_to_lab, rgb_to_lab_fast, scale_chroma
 from colorlib.core.config import AB_SCALE, BATCH_SIZE, PIXEL_MAX
+from colorlib.data.hints import Hint, hint_planes
 from colorlib.data.images import resize_rgb
 
 #: Pixels per strip of the full-resolution step (rows = STRIP_PIXELS // width).
 STRIP_PIXELS = 1 << 19
 
 
+def l_input_shape(model) -> tuple:
+    """The shape of a colorizer's L input: its only input, or the first of a hint colorizer's three."""
+    shape = model.input_shape
+    return tuple(shape[0] if isinstance(shape, list) else shape)
+
+
 def model_image_size(model) -> int:
     """``S`` of a colorizer whose input is L ``(S, S, 1)``."""
-    shape = tuple(model.input_shape)
+    shape = l_input_shape(model)
     if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 1 or shape[1] is None:
         raise ValueError(
             f"Expected a colorizer with input L (S, S, 1), got input shape {shape}; give a model "
@@ -48,10 +57,15 @@ def model_input_l(image: Image.Image | np.ndarray, size: int | tuple[int, int]) 
     return normalize_l(rgb_to_lab(small)[..., :1])
 
 
-def predict_ab(model, l_norm: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
+def predict_ab(
+    model, l_norm: np.ndarray, batch_size: int = BATCH_SIZE, hint_planes: tuple | None = None
+) -> np.ndarray:
     """L ``float32 (N, S, S, 1)`` in [0, 1] -> ab ``float32 (N, S, S, 2)`` in [-1, 1].
 
-    Runs the model ``batch_size`` images at a time.
+    Runs the model ``batch_size`` images at a time. A hint colorizer also gets
+    ``hint_planes`` = ``(hint_ab (N, S, S, 2), hint_mask (N, S, S, 1))``
+    (:func:`colorlib.data.hints.hint_planes`), or none (zeros: the automatic colours); other
+    colorizers refuse hints.
     """
     size = model_image_size(model)
     l_norm = np.asarray(l_norm, dtype=np.float32)
@@ -59,10 +73,16 @@ def predict_ab(model, l_norm: np.ndarray, batch_size: int = BATCH_SIZE) -> np.nd
         raise ValueError(f"Expected L of shape (N, {size}, {size}, 1), got {l_norm.shape}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    parts = [
-        np.asarray(model.predict_on_batch(l_norm[start : start + batch_size]), dtype=np.float32)
-        for start in range(0, len(l_norm), batch_size)
-    ]
+    hinted = isinstance(model.input_shape, list)
+    if hint_planes is not None and not hinted:
+        raise ValueError("This colorizer was trained without hints (hints: false); it cannot take any.")
+    if hinted and hint_planes is None:
+        hint_planes = (np.zeros((*l_norm.shape[:3], 2), np.float32), np.zeros_like(l_norm))
+    arrays = [l_norm, *(np.asarray(plane, dtype=np.float32) for plane in hint_planes)] if hinted else [l_norm]
+    parts = []
+    for start in range(0, len(l_norm), batch_size):
+        batch = [array[start : start + batch_size] for array in arrays]
+        parts.append(np.asarray(model.predict_on_batch(batch if hinted else batch[0]), dtype=np.float32))
     if not parts:
         return np.zeros((0, size, size, 2), dtype=np.float32)
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -132,12 +152,20 @@ def _as_uint8_rgb(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def colorize_array(model, rgb_uint8: np.ndarray, vividness: float = 1.0) -> np.ndarray:
+def colorize_array(
+    model, rgb_uint8: np.ndarray, vividness: float = 1.0, hints: Sequence[Hint] | None = None
+) -> np.ndarray:
     """One photo ``uint8 (H, W, 3)`` (colour or gray; ``(H, W)`` also taken) -> ``uint8 (H, W, 3)``.
 
     Only the photo's L is used; the output has the same size and the same L. ``vividness``: see
-    :func:`combine_full_resolution`.
+    :func:`combine_full_resolution`. ``hints``: colour points in the photo's pixels, for a hint
+    colorizer (:mod:`colorlib.data.hints`); None or empty: the automatic colours.
     """
     rgb = _as_uint8_rgb(rgb_uint8)
-    ab = predict_ab(model, model_input_l(rgb, model_image_size(model))[None])[0]
+    size = model_image_size(model)
+    planes = None
+    if hints:
+        hint_ab, mask = hint_planes(hints, (rgb.shape[1], rgb.shape[0]), size)
+        planes = (hint_ab[None], mask[None])
+    ab = predict_ab(model, model_input_l(rgb, size)[None], hint_planes=planes)[0]
     return combine_full_resolution(rgb, ab, vividness=vividness)

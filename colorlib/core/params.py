@@ -95,6 +95,11 @@ class Params:
         "at strides 16, 8, 4 and L at full resolution)",
     )
     attention: bool = _param(False, "U-Net only: self-attention over the stride-16 positions")
+    hints: bool = _param(
+        False,
+        "U-Net only: a hint-aware decoder (Zhang, Zhu et al. 2017) that also takes a few user colour "
+        "points; trained with hints simulated from the true colours",
+    )
     loss: str = _param(
         LOSS_NAMES[0],
         "the training loss: 'mse' (the original design), 'huber', 'classification' (ab bins, "
@@ -207,6 +212,13 @@ class Params:
         self._check_training_choices()
         if not isinstance(self.attention, bool):
             raise ValueError(f"attention={self.attention!r} must be true or false.")
+        if not isinstance(self.hints, bool):
+            raise ValueError(f"hints={self.hints!r} must be true or false.")
+        if self.hints and (self.decoder != "unet" or self.loss == "classification"):
+            raise ValueError(
+                "hints=true needs decoder=unet and a loss that regresses ab (mse, huber, gan or ddcolor): "
+                "the hint planes join the U-Net's inputs."
+            )
         if self.attention and self.decoder != "unet":
             raise ValueError("attention=true needs decoder=unet: the seed decoder has no attention block.")
         if isinstance(self.encoder_weights, str) and self.encoder_weights.lower() in (*NONE_WORDS, "random"):

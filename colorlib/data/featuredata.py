@@ -17,6 +17,7 @@ import numpy as np
 
 from colorlib.archs import unet_arch
 from colorlib.core.config import BATCH_SIZE, EXTRA_TRAIN_SPLIT, SEED
+from colorlib.data import hints
 from colorlib.data.featureindex import (
     AUGMENTED_SPLITS,
     EXTRA_ARRAYS,
@@ -54,6 +55,7 @@ class FeatureDataset(keras.utils.PyDataset):
         seed: int = SEED,
         verify: bool = True,
         steps_per_epoch: int | None = None,
+        hints: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -104,6 +106,9 @@ class FeatureDataset(keras.utils.PyDataset):
         self.ab_shape = (index.image_size, index.image_size, 2)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.steps_per_epoch = steps_per_epoch
+        if hints and not self.skips:
+            raise ValueError("hints=True needs an index with skip features (a U-Net's cache).")
+        self.hints = hints
         self.epoch = 0
         self._pass, self._order = 0, self._permutation(0)
 
@@ -159,7 +164,13 @@ class FeatureDataset(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray | dict[str, np.ndarray], np.ndarray]:
         if not 0 <= index < len(self):
             raise IndexError(f"Batch {index} is outside 0..{len(self) - 1}.")
-        return self._read(self.positions(index))
+        inputs, ab = self._read(self.positions(index))
+        if self.hints:
+            # Drawn from (seed, epoch, batch): a shuffled split gets new hints every epoch, and an
+            # unshuffled one (validation) the same hints every time.
+            rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0, index])
+            inputs = hints.with_simulated_hints(inputs, ab, rng)
+        return inputs, ab
 
     def channel_stats(self, rows: int = STATS_ROWS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per-channel ``(mean, variance)`` (float64) of each feature input over the first ``rows`` entries.
@@ -215,12 +226,15 @@ def run_datasets(
     batch_size: int = BATCH_SIZE,
     seed: int = SEED,
     steps_per_epoch: int | None = None,
+    hints: bool = False,
     **kwargs: Any,
 ) -> dict[str, FeatureDataset]:
     """``{"train": shuffled FeatureDataset, "validation": in order}`` from a run's saved indexes.
 
     A run with extra folders also has an ``extra-train`` index; its entries join the training ones.
-    ``steps_per_epoch`` cuts the training passes into epochs of that many batches; fit with
+    ``hints``: the inputs also hold hints simulated from each batch's true ab
+    (:mod:`colorlib.data.hints`), for a hint-aware U-Net. ``steps_per_epoch`` cuts the training
+    passes into epochs of that many batches; fit with
     :class:`DatasetEpoch` so that each epoch reads its own batches, a resumed one too.
     """
     indexes = load_run_indexes(features_dir)
@@ -234,6 +248,7 @@ def run_datasets(
             shuffle=split in AUGMENTED_SPLITS,
             seed=seed,
             steps_per_epoch=steps_per_epoch if split in AUGMENTED_SPLITS else None,
+            hints=hints,
             **kwargs,
         )
         for split, index in indexes.items()

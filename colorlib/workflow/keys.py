@@ -69,7 +69,10 @@ def decoder_key_inputs(params: Params, *names: str) -> dict[str, Any]:
     if params.decoder == "seed":
         return {}
     values = {"skips": True, "decoder": params.decoder, "attention": params.attention}
-    return {name: values[name] for name in names}
+    chosen = {name: values[name] for name in names}
+    if params.hints and "decoder" in names:
+        chosen["hints"] = True  # absent otherwise, so runs without hints keep their keys
+    return chosen
 
 
 def features_step(params: Params) -> steps.Step:

@@ -148,7 +148,9 @@ def training_datasets(params: Params) -> tuple:
     from colorlib.data import featuredata
 
     features_dir = require(run_paths(params).features_dir, NOTEBOOKS["features"])
-    datasets = featuredata.run_datasets(features_dir, params.batch_size, params.seed, params.steps_per_epoch)
+    datasets = featuredata.run_datasets(
+        features_dir, params.batch_size, params.seed, params.steps_per_epoch, hints=params.hints
+    )
     return datasets["train"], datasets["validation"]
 
 

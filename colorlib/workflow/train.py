@@ -111,7 +111,9 @@ def build_run_decoder(params: Params):
         train, _ = training_datasets(params)
         stats = train.channel_stats()
         channels = {name: len(mean) for name, (mean, _) in stats.items()}
-        return unet_arch.build_unet(params.image_size, channels, stats, params.attention, classes=classes)
+        return unet_arch.build_unet(
+            params.image_size, channels, stats, params.attention, classes=classes, hints=params.hints
+        )
     return seed_arch.build_decoder(
         params.image_size, channels=colorizer_arch.ENCODERS[params.encoder], classes=classes
     )
