@@ -138,36 +138,72 @@ def test_a_hint_changes_the_colour_of_its_region_and_little_elsewhere() -> None:
         assert abs(change[1 - region]) < 0.3 * abs(change[region]), change
 
 
-def test_a_hint_colorizer_is_saved_loaded_and_colours_with_and_without_hints(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def hint_colorizer(tmp_path_factory) -> Path:
+    """A small hint colorizer (random Lite0 encoder, hint-aware U-Net with a random ab head), saved."""
     import keras
 
     from colorlib.archs import colorizer_arch
-    from colorlib.colorize import colorize, fullres
 
     keras.utils.set_random_seed(3)
     encoder = colorizer_arch.build_encoder(None, SIZE, "efficientnet_lite0")
     channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder))
     decoder = unet_arch.build_unet(SIZE, channels, None, filters=FILTERS, hints=True)
     head = decoder.get_layer("ab")  # zero-initialized: give it weights, so that the output moves
-    head.set_weights(
-        [np.random.default_rng(0).normal(0, 0.3, w.shape).astype("float32") for w in head.get_weights()]
-    )
-    path = tmp_path / "hints.keras"
+    rng = np.random.default_rng(0)
+    head.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in head.get_weights()])
+    path = tmp_path_factory.mktemp("hint-model") / "hints.keras"
     colorizer_arch.build_colorizer(encoder, decoder).save(path)
-    model = colorize.load_colorizer(path)
-    assert colorizer_arch.takes_hints(model)
+    return path
 
+
+def test_a_hint_colorizer_is_saved_loaded_and_colours_with_and_without_hints(hint_colorizer: Path) -> None:
+    from colorlib.archs import colorizer_arch
+    from colorlib.colorize import colorize, fullres
+
+    model = colorize.load_colorizer(hint_colorizer)
+    assert colorizer_arch.takes_hints(model)
     photo = (np.random.default_rng(1).uniform(0, 255, (40, 60, 3))).astype(np.uint8)
     automatic = fullres.colorize_array(model, photo)
     assert np.array_equal(fullres.colorize_array(model, photo, hints=[]), automatic)
     hinted = fullres.colorize_array(model, photo, hints=[hints.Hint(30.0, 20.0, (0.5, 0.5))])
     assert hinted.shape == photo.shape and not np.array_equal(hinted, automatic)
-
+    encoder, _ = colorizer_arch.split_colorizer(model)
+    channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder))
     plain = colorizer_arch.build_colorizer(
         encoder, unet_arch.build_unet(SIZE, channels, None, filters=FILTERS)
     )
     with pytest.raises(ValueError, match="trained without hints"):
         fullres.colorize_array(plain, photo, hints=[hints.Hint(30.0, 20.0, (0.5, 0.5))])
+
+
+def test_colorize_takes_a_hints_file_for_one_photo_and_says_what_is_wrong(
+    hint_colorizer: Path, tmp_path: Path, capsys
+) -> None:
+    from PIL import Image
+
+    from colorlib import cli
+
+    photo = tmp_path / "in" / "old.png"
+    photo.parent.mkdir()
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (30, 50), dtype=np.uint8)).save(photo)
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps([{"x": 10, "y": 10, "color": "#2050d0"}]))
+    bad.write_text(
+        json.dumps([{"x": 10, "y": 10, "color": "#2050d0"}, {"x": 60, "y": 5, "color": "#ffffff"}])
+    )
+    out = tmp_path / "out"
+    base = ["colorize", str(photo), "--out", str(out), "--model", str(hint_colorizer)]
+    assert cli.main([*base, "--hints", str(good)]) == 0
+    with Image.open(out / "old.png") as written:
+        assert written.size == (50, 30)
+    assert cli.main([*base, "--hints", str(bad)]) == 2
+    assert "entry 2: (60, 5) is outside the photo (50 × 30 pixels)" in capsys.readouterr().err
+    assert cli.main(["colorize", str(photo), "--out", str(out), "--hints", str(good)]) == 2  # the shipped one
+    assert "trained without hints" in capsys.readouterr().err
+    two = ["colorize", str(photo), str(photo), "--out", str(out), "--model", str(hint_colorizer)]
+    assert cli.main([*two, "--hints", str(good)]) == 2
+    assert "--hints takes one photo" in capsys.readouterr().err
 
 
 @pytest.mark.slow

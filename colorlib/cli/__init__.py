@@ -141,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         "pixels) instead of the training size: more detail for the U-Net's skips; slower",
     )
     colorize.add_argument(
+        "--hints",
+        metavar="FILE",
+        help="one photo only, with a colorizer trained with hints: true (--model): a JSON list of "
+        '{"x": ..., "y": ..., "color": "#rrggbb"} points in the photo\'s pixels (docs/cli.md)',
+    )
+    colorize.add_argument(
         "--vividness",
         type=float,
         default=1.0,

@@ -132,6 +132,12 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
         from colorlib.archs import annealed_mean
 
         annealed_mean.set_temperature(model, args.temperature)
+    if args.hints:
+        if len(args.inputs) != 1:
+            raise ValueError("--hints takes one photo: its points are in that photo's pixels.")
+        written = colorize.colorize_with_hints(model, args.inputs[0], args.hints, args.out, args.vividness)
+        print(f"colorized {args.inputs[0]} with the hints of {args.hints} into {written}")
+        return 0
     report = colorize.colorize_files(
         model, scan, args.out, batch_size=args.batch_size, own_size=args.own_size, vividness=args.vividness
     )

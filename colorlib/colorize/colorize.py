@@ -312,3 +312,36 @@ def colorize_files(
         writers.shutdown(wait=True, cancel_futures=True)
         bar.close()
     return report
+
+
+def colorize_with_hints(
+    model, path: Path | str, hints_file: Path | str, out_dir: Path | str, vividness: float = 1.0
+) -> Path:
+    """``colorlib colorize PHOTO --hints FILE``: one photo colorized with the colour hints of a file
+    (:mod:`colorlib.colorize.hintfile`), written into ``out_dir`` under its own name.
+
+    ``model`` must be a hint colorizer (trained with ``hints: true``); raises ValueError saying so
+    otherwise, and for a bad hints file (naming the entry). Returns the written path.
+    """
+    from colorlib.colorize.hintfile import read_hints
+    from colorlib.data.hints import hint_planes
+
+    if not isinstance(model.input_shape, list):
+        raise ValueError(
+            "This colorizer was trained without hints, so it cannot take any. Give a hint colorizer with "
+            "--model (one trained with hints: true), or leave out --hints."
+        )
+    scale_chroma(np.zeros((1, 3), np.float32), vividness)  # refuses a bad value first
+    scan = scan_inputs([path], recursive=False)
+    if len(scan.photos) != 1:
+        raise ValueError(f"--hints takes one photo (its points are in that photo's pixels); got {path}.")
+    [(source, target, reason)] = plan_outputs(scan, out_dir)
+    if reason is not None:
+        raise ValueError(f"{source}: {reason}")
+    size = model_image_size(model)
+    item = _decode(source, target, size)
+    height, width = item.rgb.shape[:2]
+    hint_ab, mask = hint_planes(read_hints(hints_file, (width, height)), (width, height), size)
+    ab = predict_ab(model, item.l_small[None], hint_planes=(hint_ab[None], mask[None]))[0]
+    Path(out_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    return _write(item, ab, vividness)
