@@ -231,3 +231,42 @@ def test_a_hints_run_trains_with_simulated_hints_and_colorizes_without_any(tmp_p
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
     with pytest.raises(ValueError, match="hints=true needs decoder=unet"):
         run_params(tmp_path, photos[0].parent, "bad", hints=True)
+
+
+def test_the_floor_takes_a_hints_colour_near_it_on_its_side_of_an_edge() -> None:
+    from colorlib.evaluation import hintcurve
+
+    size = 64
+    l_norm = np.where(np.arange(size)[None, :, None] < 32, 0.3, 0.8) * np.ones((size, 1, 1), np.float32)
+    ab = np.zeros((size, size, 2), np.float32)
+    np.testing.assert_array_equal(hintcurve.propagate_hints(l_norm, ab, []), ab)
+    fixed = hintcurve.propagate_hints(l_norm, ab, [hints.Hint(10.0, 10.0, (0.5, -0.5))])
+    np.testing.assert_allclose(fixed[10, 10], (0.5, -0.5), atol=1e-6)  # at the point: the hint's colour
+    assert fixed[12, 14, 0] > 0.4  # near it, same side of the edge
+    assert fixed[10, 40, 0] < 0.05  # across the edge (L 0.3 -> 0.8: 50 units, σ 10)
+    assert fixed[60, 28, 0] < 0.25 * fixed[12, 14, 0]  # far away on its own side (σ 10 px at 64)
+
+
+def test_the_hint_curve_scores_every_method_at_every_count(hint_colorizer: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from colorlib.colorize import colorize
+    from colorlib.evaluation import hintcurve
+
+    model = colorize.load_colorizer(hint_colorizer)
+    photos = []
+    for k in range(3):
+        photos.append(tmp_path / f"p{k}.png")
+        Image.fromarray(np.random.default_rng(k).integers(0, 256, (48, 40, 3), dtype=np.uint8)).save(
+            photos[-1]
+        )
+    rows = hintcurve.hint_curve(model, photos, hint_model=model, counts=(0, 2, 20), size=SIZE, progress=False)
+    assert [(r["method"], r["hints"]) for r in rows] == [
+        (method, n) for n in (0, 2, 20) for method in ("automatic + floor", "hint model")
+    ]
+    floor = {r["hints"]: r for r in rows if r["method"] == "automatic + floor"}
+    assert floor[20]["psnr"] > floor[0]["psnr"]  # hints from the truth bring the floor closer to it
+    assert all(r["n"] == 3 for r in rows)
+    assert "| hint model | 20 |" in hintcurve.curve_markdown(rows)
+    again = hintcurve.hint_curve(model, photos, counts=(0, 2), size=SIZE, progress=False)
+    assert again[1]["psnr"] == floor[2]["psnr"]  # the same seeded hints
