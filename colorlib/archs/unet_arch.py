@@ -33,7 +33,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from colorlib.core.config import ENCODER_STRIDE, IMAGE_SIZE
+from colorlib.core.config import ENCODER_STRIDE, HINT_AB, HINT_MASK, IMAGE_SIZE
 
 #: The encoder outputs the U-Net reads, coarsest first: the bottleneck, then the skips.
 BOTTLENECK = "bottleneck"
@@ -41,9 +41,6 @@ SKIPS = ("stride16", "stride8", "stride4")
 FEATURE_INPUTS = (BOTTLENECK, *SKIPS)
 #: The full-resolution L input.
 L_INPUT = "l"
-#: The hint planes of a hint-aware U-Net (``hints: true``, :mod:`colorlib.data.hints`): the hints'
-#: ab (S, S, 2) and where they are (S, S, 1).
-HINT_AB, HINT_MASK = "hint_ab", "hint_mask"
 #: Below this share of hinted pixels a cell counts as empty (no division by zero in :class:`HintPool`).
 HINT_COVER_FLOOR = 1e-6
 #: Output stride of each feature input.

@@ -83,6 +83,10 @@ TF_STARTUP_NOISE = re.compile(
     re.M,
 )
 
+#: The hint planes of a hint-aware U-Net (``hints: true``): the hints' ab (S, S, 2) and where they are
+#: (S, S, 1). Named here so that reading a hints file needs no Keras.
+HINT_AB, HINT_MASK = "hint_ab", "hint_mask"
+
 #: The dataset layout of the original project.
 COLOR_CLASS_DIR = "class 0"
 GRAY_CLASS_DIR = "class 1"

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorlib.archs.unet_arch import HINT_AB, HINT_MASK
-from colorlib.core.config import IMAGE_SIZE
+from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE
 
 #: The share of training photos that get no hint at all.
 NO_HINT_PROBABILITY = 0.25
