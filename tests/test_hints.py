@@ -10,7 +10,7 @@ import pytest
 from test_gan import CHANNELS, FILTERS, SIZE
 
 from colorlib.archs import unet_arch
-from colorlib.colorize import hintfile
+from colorlib.colorize import fullres, hintfile
 from colorlib.data import hints
 
 
@@ -159,10 +159,10 @@ def hint_colorizer(tmp_path_factory) -> Path:
 
 def test_a_hint_colorizer_is_saved_loaded_and_colours_with_and_without_hints(hint_colorizer: Path) -> None:
     from colorlib.archs import colorizer_arch
-    from colorlib.colorize import colorize, fullres
+    from colorlib.colorize import colorize
 
     model = colorize.load_colorizer(hint_colorizer)
-    assert colorizer_arch.takes_hints(model)
+    assert fullres.takes_hints(model)
     photo = (np.random.default_rng(1).uniform(0, 255, (40, 60, 3))).astype(np.uint8)
     automatic = fullres.colorize_array(model, photo)
     assert np.array_equal(fullres.colorize_array(model, photo, hints=[]), automatic)
@@ -211,7 +211,6 @@ def test_a_hints_run_trains_with_simulated_hints_and_colorizes_without_any(tmp_p
     from test_workflow import colour_photos, run_params
 
     from colorlib import workflow
-    from colorlib.archs import colorizer_arch
 
     photos = colour_photos(tmp_path / "photos", 10, seed=4)
     params = run_params(
@@ -226,7 +225,7 @@ def test_a_hints_run_trains_with_simulated_hints_and_colorizes_without_any(tmp_p
         validation[0][0][unet_arch.HINT_MASK], validation[0][0][unet_arch.HINT_MASK]
     )
     workflow.train_run(params, verbose=0)
-    assert colorizer_arch.takes_hints(workflow.load_run_model(params))
+    assert fullres.takes_hints(workflow.load_run_model(params))
     outputs = workflow.colorize_run(params, progress=False)
     assert len(outputs["test"]) == len(workflow.load_split(params)["test"])
     with pytest.raises(ValueError, match="hints=true needs decoder=unet"):

@@ -134,7 +134,8 @@ def build_colorizer(
     logits (:func:`is_classifier`) is followed by the annealed mean and the upsampling to S
     (:func:`colorlib.archs.annealed_mean.decode`), so the colorizer gives ab all the same.
     A hint-aware U-Net (:func:`colorlib.archs.unet_arch.takes_hints`) makes a colorizer of three
-    inputs: ``[L, hint_ab (S, S, 2), hint_mask (S, S, 1)]`` (:func:`takes_hints`).
+    inputs: ``[L, hint_ab (S, S, 2), hint_mask (S, S, 1)]``
+    (:func:`colorlib.colorize.fullres.takes_hints`).
     """
     l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
     inputs = l_input
@@ -156,11 +157,6 @@ def build_colorizer(
         ab = annealed_mean.decode(ab, int(encoder.input_shape[1]))
     model = keras.Model(inputs, ab, name="colorizer")
     return compile_model(model, learning_rate)
-
-
-def takes_hints(colorizer: keras.Model) -> bool:
-    """Whether a colorizer of :func:`build_colorizer` takes hint planes besides L."""
-    return isinstance(colorizer.input, list | tuple) and len(colorizer.input) == 3
 
 
 def weights_fingerprint(model: keras.Model) -> str:

@@ -175,11 +175,16 @@ def fit_to_gamut(lab: np.ndarray, iterations: int = GAMUT_ITERATIONS) -> np.ndar
     return lab
 
 
+def check_vividness(vividness: float) -> None:
+    """Refuse a vividness that is not a number of 0 or more (ValueError saying so)."""
+    if not np.isfinite(vividness) or vividness < 0:
+        raise ValueError(f"vividness must be 0 (gray) or more, 1 for the model's colours; got {vividness}.")
+
+
 def scale_chroma(lab: np.ndarray, vividness: float) -> np.ndarray:
     """``colorlib colorize --vividness F``: LAB ``(..., 3)`` with ab × F, fitted to the sRGB gamut
     at each pixel's L (:func:`fit_to_gamut`). F = 1 returns ``lab`` as it is; 0 gives gray."""
-    if not np.isfinite(vividness) or vividness < 0:
-        raise ValueError(f"vividness must be 0 (gray) or more, 1 for the model's colours; got {vividness}.")
+    check_vividness(vividness)
     if vividness == 1.0:
         return lab
     scaled = np.array(lab, dtype=np.float32)

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from colorlib.color.lab import scale_chroma
+from colorlib.color.lab import check_vividness
 from colorlib.colorize import ownsize
 from colorlib.colorize.fullres import (
     combine_full_resolution,
@@ -36,6 +36,7 @@ from colorlib.colorize.fullres import (
     model_image_size,
     model_input_l,
     predict_ab,
+    takes_hints,
 )
 from colorlib.colorize.photofiles import InputScan, LeftOut, plan_outputs, scan_inputs
 from colorlib.core.config import BATCH_SIZE
@@ -246,9 +247,9 @@ def colorize_files(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    scale_chroma(np.zeros((1, 3), np.float32), vividness)  # refuses a bad value before any work
+    check_vividness(vividness)  # before any work
     size = model_image_size(model)
-    if own_size and isinstance(model.input_shape, list):
+    if own_size and takes_hints(model):
         raise ValueError(
             "--own-size cannot be used with a hint colorizer: its hint planes have the training size."
         )
@@ -326,12 +327,12 @@ def colorize_with_hints(
     from colorlib.colorize.hintfile import read_hints
     from colorlib.data.hints import hint_planes
 
-    if not isinstance(model.input_shape, list):
+    if not takes_hints(model):
         raise ValueError(
             "This colorizer was trained without hints, so it cannot take any. Give a hint colorizer with "
             "--model (one trained with hints: true), or leave out --hints."
         )
-    scale_chroma(np.zeros((1, 3), np.float32), vividness)  # refuses a bad value first
+    check_vividness(vividness)
     scan = scan_inputs([path], recursive=False)
     if len(scan.photos) != 1:
         raise ValueError(f"--hints takes one photo (its points are in that photo's pixels); got {path}.")

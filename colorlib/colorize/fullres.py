@@ -32,8 +32,12 @@ STRIP_PIXELS = 1 << 19
 
 def l_input_shape(model) -> tuple:
     """The shape of a colorizer's L input: its only input, or the first of a hint colorizer's three."""
-    shape = model.input_shape
-    return tuple(shape[0] if isinstance(shape, list) else shape)
+    return tuple(model.input_shape[0] if takes_hints(model) else model.input_shape)
+
+
+def takes_hints(model) -> bool:
+    """Whether a colorizer takes hint planes besides L (``[L, hint_ab, hint_mask]``: ``hints: true``)."""
+    return isinstance(model.input_shape, list)
 
 
 def model_image_size(model) -> int:
@@ -73,7 +77,7 @@ def predict_ab(
         raise ValueError(f"Expected L of shape (N, {size}, {size}, 1), got {l_norm.shape}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    hinted = isinstance(model.input_shape, list)
+    hinted = takes_hints(model)
     if hint_planes is not None and not hinted:
         raise ValueError("This colorizer was trained without hints (hints: false); it cannot take any.")
     if hinted and hint_planes is None:

@@ -122,7 +122,6 @@ class GANTrainer(keras.Model):
         self.discriminator = discriminator if self.loss_weights.adversarial > 0 else None
         self.perceptual = perceptual if self.loss_weights.perceptual > 0 else None
         self.generator = generator_ab(decoder, int(decoder.input[unet_arch.L_INPUT].shape[1]))
-        self.l1_weight = float(self.loss_weights.l1)
         self.color_enhance = float(color_enhance)
         self.learning_rate = float(learning_rate)
         self.terms = ddcolor.term_names(self.loss_weights)
