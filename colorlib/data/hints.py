@@ -18,6 +18,10 @@ geometric distribution and the patch sides from 1 to 9):
 
 **Using** hints: :func:`hint_planes` turns points given in the photo's own pixels into the
 planes at the model's size, one :data:`USER_PATCH` × :data:`USER_PATCH` patch each.
+
+**The floor** (:func:`propagate_hints`) needs no hint-aware model: it corrects any colorizer's
+ab around each hint with a joint-bilateral weight. The hint curve scores it as the baseline a
+learned model must beat, and ``colorlib serve`` uses it for colorizers trained without hints.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE
+from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE, L_MAX
 
 #: The share of training photos that get no hint at all.
 NO_HINT_PROBABILITY = 0.25
@@ -37,6 +41,9 @@ GEOMETRIC_P = 1 / 8
 MAX_HINTS = 50
 #: Largest patch side, in pixels at IMAGE_SIZE × IMAGE_SIZE.
 MAX_PATCH = 9
+#: The floor's joint-bilateral weight: σ in pixels at IMAGE_SIZE × IMAGE_SIZE, and in CIE L.
+FLOOR_SIGMA_PIXELS = 40.0
+FLOOR_SIGMA_L = 10.0
 #: The side of a user's hint patch, in pixels at IMAGE_SIZE × IMAGE_SIZE.
 USER_PATCH = 3
 
@@ -107,3 +114,27 @@ def with_simulated_hints(inputs: dict[str, np.ndarray], ab: np.ndarray, rng: np.
     """A hint-aware U-Net's inputs: the cached ``inputs`` plus hints drawn from their true ``ab``."""
     hint_ab, mask = simulate_hints(ab, rng)
     return {**inputs, HINT_AB: hint_ab, HINT_MASK: mask}
+
+
+def propagate_hints(l_norm: np.ndarray, ab: np.ndarray, hints: Sequence[Hint]) -> np.ndarray:
+    """The floor: ``ab`` corrected around each hint, ``ab + Σ w_i d_i / max(1, Σ w_i)``.
+
+    ``d_i`` is hint i's ab minus ``ab`` at its point; ``w_i(x)`` is the joint-bilateral weight
+    ``exp(−|x − p_i|² / 2σ_s²) · exp(−(L(x) − L(p_i))² / 2σ_L²)``. Near one hint, on its side of
+    an edge, the colour becomes the hint's; far away, or across a change in L, it stays the
+    model's; overlapping hints are averaged. Hints are in pixels of the ``S × S`` image.
+    """
+    size = ab.shape[0]
+    sigma_space = FLOOR_SIGMA_PIXELS * size / IMAGE_SIZE
+    lightness = l_norm[..., 0] * L_MAX
+    rows, cols = np.mgrid[0:size, 0:size]
+    total = np.zeros_like(ab)
+    weights = np.zeros(ab.shape[:2], dtype=np.float32)
+    for hint in hints:
+        x, y = int(hint.x), int(hint.y)
+        distance = ((rows - y) ** 2 + (cols - x) ** 2) / (2 * sigma_space**2)
+        similarity = (lightness - lightness[y, x]) ** 2 / (2 * FLOOR_SIGMA_L**2)
+        weight = np.exp(-(distance + similarity)).astype(np.float32)
+        total += weight[..., None] * (np.asarray(hint.ab, np.float32) - ab[y, x])
+        weights += weight
+    return np.clip(ab + total / np.maximum(weights, 1.0)[..., None], -1.0, 1.0)

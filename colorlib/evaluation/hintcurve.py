@@ -7,10 +7,11 @@ drawn uniformly over the photo, each carrying the mean true ab of the
 at ``size × size`` with them and is scored by :func:`colorlib.evaluation.metrics.score_pair`:
 
 - a **hint colorizer** (``hints: true``) gets the hint planes;
-- the **floor** (:func:`propagate_hints`) needs no training: an automatic colorizer's colours,
-  corrected around each hint with a joint-bilateral weight, Gaussian in distance (σ
-  :data:`FLOOR_SIGMA_PIXELS` at 256 × 256) and in L (σ :data:`FLOOR_SIGMA_L`). A learned
-  model has to beat it clearly to be worth its training.
+- the **floor** (:func:`colorlib.data.hints.propagate_hints`) needs no training: an automatic
+  colorizer's colours, corrected around each hint with a joint-bilateral weight, Gaussian in
+  distance (σ :data:`~colorlib.data.hints.FLOOR_SIGMA_PIXELS` at 256 × 256) and in L (σ
+  :data:`~colorlib.data.hints.FLOOR_SIGMA_L`). A learned model has to beat it clearly to be
+  worth its training.
 
 Shapes at ``S × S``: L ``(S, S, 1)`` in [0, 1]; ab ``(S, S, 2)`` in [-1, 1].
 """
@@ -25,15 +26,12 @@ import numpy as np
 from tqdm import tqdm
 
 from colorlib.color.lab import merge_lab, split_lab, to_uint8
-from colorlib.core.config import IMAGE_SIZE, L_MAX, SEED
-from colorlib.data.hints import USER_PATCH, Hint, hint_planes
+from colorlib.core.config import IMAGE_SIZE, SEED
+from colorlib.data.hints import USER_PATCH, Hint, hint_planes, propagate_hints
 from colorlib.evaluation.metrics import load_for_scoring, score_pair, summarize
 
 #: The hint counts of the curve (the issue's, and the paper's range).
 HINT_COUNTS = (0, 1, 2, 5, 10, 20, 50)
-#: The floor's joint-bilateral weight: σ in pixels at IMAGE_SIZE × IMAGE_SIZE, and in CIE L.
-FLOOR_SIGMA_PIXELS = 40.0
-FLOOR_SIGMA_L = 10.0
 
 
 def simulated_hints(ab: np.ndarray, count: int, seed: int | Sequence[int]) -> list[Hint]:
@@ -46,30 +44,6 @@ def simulated_hints(ab: np.ndarray, count: int, seed: int | Sequence[int]) -> li
         patch = ab[max(0, y - half) : y + half + 1, max(0, x - half) : x + half + 1]
         hints.append(Hint(float(x), float(y), tuple(float(v) for v in patch.mean(axis=(0, 1)))))
     return hints
-
-
-def propagate_hints(l_norm: np.ndarray, ab: np.ndarray, hints: Sequence[Hint]) -> np.ndarray:
-    """The floor: ``ab`` corrected around each hint, ``ab + Σ w_i d_i / max(1, Σ w_i)``.
-
-    ``d_i`` is hint i's ab minus ``ab`` at its point; ``w_i(x)`` is the joint-bilateral weight
-    ``exp(−|x − p_i|² / 2σ_s²) · exp(−(L(x) − L(p_i))² / 2σ_L²)``. Near one hint, on its side of
-    an edge, the colour becomes the hint's; far away, or across a change in L, it stays the
-    model's; overlapping hints are averaged. Hints are in pixels of the ``S × S`` image.
-    """
-    size = ab.shape[0]
-    sigma_space = FLOOR_SIGMA_PIXELS * size / IMAGE_SIZE
-    lightness = l_norm[..., 0] * L_MAX
-    rows, cols = np.mgrid[0:size, 0:size]
-    total = np.zeros_like(ab)
-    weights = np.zeros(ab.shape[:2], dtype=np.float32)
-    for hint in hints:
-        x, y = int(hint.x), int(hint.y)
-        distance = ((rows - y) ** 2 + (cols - x) ** 2) / (2 * sigma_space**2)
-        similarity = (lightness - lightness[y, x]) ** 2 / (2 * FLOOR_SIGMA_L**2)
-        weight = np.exp(-(distance + similarity)).astype(np.float32)
-        total += weight[..., None] * (np.asarray(hint.ab, np.float32) - ab[y, x])
-        weights += weight
-    return np.clip(ab + total / np.maximum(weights, 1.0)[..., None], -1.0, 1.0)
 
 
 def hint_curve(
