@@ -233,13 +233,12 @@ def test_a_hints_run_trains_with_simulated_hints_and_colorizes_without_any(tmp_p
 
 
 def test_the_floor_takes_a_hints_colour_near_it_on_its_side_of_an_edge() -> None:
-    from colorlib.evaluation import hintcurve
 
     size = 64
     l_norm = np.where(np.arange(size)[None, :, None] < 32, 0.3, 0.8) * np.ones((size, 1, 1), np.float32)
     ab = np.zeros((size, size, 2), np.float32)
-    np.testing.assert_array_equal(hintcurve.propagate_hints(l_norm, ab, []), ab)
-    fixed = hintcurve.propagate_hints(l_norm, ab, [hints.Hint(10.0, 10.0, (0.5, -0.5))])
+    np.testing.assert_array_equal(hints.propagate_hints(l_norm, ab, []), ab)
+    fixed = hints.propagate_hints(l_norm, ab, [hints.Hint(10.0, 10.0, (0.5, -0.5))])
     np.testing.assert_allclose(fixed[10, 10], (0.5, -0.5), atol=1e-6)  # at the point: the hint's colour
     assert fixed[12, 14, 0] > 0.4  # near it, same side of the edge
     assert fixed[10, 40, 0] < 0.05  # across the edge (L 0.3 -> 0.8: 50 units, σ 10)
@@ -269,3 +268,23 @@ def test_the_hint_curve_scores_every_method_at_every_count(hint_colorizer: Path,
     assert "| hint model | 20 |" in hintcurve.curve_markdown(rows)
     again = hintcurve.hint_curve(model, photos, counts=(0, 2), size=SIZE, progress=False)
     assert again[1]["psnr"] == floor[2]["psnr"]  # the same seeded hints
+
+
+def test_the_editor_encodes_once_and_each_edit_matches_the_whole_colorizer(hint_colorizer: Path) -> None:
+    """``colorlib serve``'s editor runs only the decoder per edit, and gets what the colorizer gets."""
+    from colorlib.colorize import colorize, editing
+
+    model = colorize.load_colorizer(hint_colorizer)
+    photo = (np.random.default_rng(4).uniform(0, 255, (40, 60, 3))).astype(np.uint8)
+    editor = editing.PhotoEditor(model, photo, preview_side=30)
+    assert editor.hints_by == editing.BY_MODEL and editor.preview.shape == (20, 30, 3)
+    given = [hints.Hint(30.0, 20.0, (0.5, 0.5)), hints.Hint(5.0, 35.0, (-0.4, 0.2))]
+    for points in ([], given):
+        np.testing.assert_allclose(
+            editor.render(points, full_resolution=True),
+            fullres.colorize_array(model, photo, hints=points),
+            atol=1,
+        )
+    assert not np.array_equal(editor.ab(given), editor.automatic_ab)
+    with pytest.raises(ValueError, match="outside the photo"):
+        editor.ab([hints.Hint(60.0, 0.0, (0, 0))])

@@ -24,6 +24,7 @@ folders (name starting with '.'), and sub-folders when it does not recurse.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -273,6 +274,39 @@ def open_image(path: Path | str, draft_size: int | None = None) -> Image.Image:
         if fallback is None:
             raise ImageLoadError(path, f"corrupt or truncated image ({error})") from None
         return Image.fromarray(fallback, mode="RGB")
+
+
+def decode_image(data: bytes, name: str, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Image file bytes (an upload) -> an upright 8-bit RGB Pillow image, by the module's rule.
+
+    ``name`` is what error messages call the file. The pixel count is read from the header and
+    checked against ``max_pixels`` before anything is decoded, so a decompression bomb (a small
+    file that claims a huge image) never expands. Raises :class:`ImageLoadError` for empty data,
+    data Pillow cannot identify, too many pixels, and corrupt or truncated data.
+    """
+    if not data:
+        raise ImageLoadError(name, "the file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ImageLoadError(
+                        name,
+                        f"too many pixels ({width} × {height} = {width * height:,}; at most {max_pixels:,})",
+                    )
+                image.load()
+                ImageOps.exif_transpose(image, in_place=True)
+                return _to_rgb(image)
+    except ImageLoadError:
+        raise
+    except Image.UnidentifiedImageError:
+        raise ImageLoadError(name, "not an image file, or a format Pillow cannot read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageLoadError(name, f"too many pixels ({error})") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageLoadError(name, f"corrupt or truncated image ({error})") from None
 
 
 def load_rgb(path: Path | str) -> np.ndarray:
