@@ -5,42 +5,24 @@ check that the report keeps the sliders' inline script) into a temporary folder 
 as ``file://`` URLs. The photos are flat colours (red colorized, blue original, and the
 red's gray), so what the browser shows is read from the pixels of a screenshot.
 
-Skipped, with the command to run, when Chromium or its driver is missing; ``.ci/run``
-installs them when it runs as root on a machine with apt.
+Skipped, with the command to run, when Chromium or its driver is missing (``tests/chromium.py``).
 """
 
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
+from chromium import start_chromium
 from nbformat import v4
 from PIL import Image
 
 from colorlib.reports import gallery, htmlreport, slider
 
-#: Names of the Chromium binary on Debian, Ubuntu and elsewhere.
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-#: Flags that run Chromium headless in a container, offline, without a profile of its own.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--force-device-scale-factor=1",
-    "--window-size=1000,900",
-)
-INSTALL_HINT = "Chromium is not installed: apt-get install chromium chromium-driver"
 #: The photos: width and height in pixels, and their flat colours.
 WIDTH, HEIGHT = 400, 200
 RED, BLUE = (210, 30, 30), (30, 40, 210)
@@ -72,23 +54,7 @@ def looks(pixel: tuple[int, ...]) -> str:
 
 
 def _start(tmp_path_factory, javascript: bool):
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="Selenium is missing: pip install -e '.[dev]'"
-    )
-    from selenium.webdriver.chrome.service import Service
-
-    binary = next((shutil.which(name) for name in CHROMIUM_NAMES if shutil.which(name)), None)
-    driver = shutil.which("chromedriver")
-    if binary is None or driver is None:
-        pytest.skip(INSTALL_HINT)
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    if not javascript:
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    return webdriver.Chrome(options=options, service=Service(driver))
+    return start_chromium(tmp_path_factory.mktemp("chromium-profile"), javascript=javascript)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@
     colorlib train [DATASET] [--out DIR]    split, cache features, train; resumes when interrupted
     colorlib extract [DATASET]              only cache the encoder features (one shard with --shard i/n)
     colorlib colorize INPUT... --out DIR    colorize photos at their own resolution (the shipped colorizer)
+    colorlib serve [FOLDER] [--out DIR]     colour photos by hand on a local web page: hints, vividness
     colorlib evaluate TRUTH_DIR PRED_DIR    PSNR, SSIM, colorfulness and AuC of predictions
     colorlib baseline gray INPUT... --out DIR   the baselines' predictions, to evaluate the same way
     colorlib pipeline [--params FILE]       run notebooks 01-05 with papermill into reports/
@@ -37,11 +38,19 @@ from colorlib.cli.commands import (
     _cmd_evaluate,
     _cmd_extract,
     _cmd_pipeline,
+    _cmd_serve,
     _cmd_ship,
     _cmd_train,
     _cmd_variants,
 )
-from colorlib.core.config import BATCH_SIZE, IMAGE_SIZE
+from colorlib.core.config import (
+    BATCH_SIZE,
+    IMAGE_SIZE,
+    MAX_UPLOAD_MB,
+    MAX_UPLOAD_MEGAPIXELS,
+    SERVE_HOST,
+    SERVE_PORT,
+)
 
 #: Parameters that are given another way on the command line (``dataset`` is positional).
 
@@ -61,6 +70,34 @@ COMPARE_OPTIONS = {
         "metavar": "FILE",
         "help": "copy the chosen variant's YAML here (e.g. params/best.yaml): among the variants "
         "above gray on PSNR and AuC on every scored set, the lowest ΔCF (papers) on the test photos",
+    },
+}
+
+
+#: The options of ``colorlib serve``.
+SERVE_OPTIONS = {
+    "--out": {
+        "default": "colorized",
+        "help": "folder the downloads are also written to (default: colorized)",
+    },
+    "--model": {
+        "help": "a trained .keras model; one trained with hints: true spreads the hints itself (default: the "
+        "colorizer that ships with colorlib; the joint-bilateral floor spreads hints over its colours)"
+    },
+    "--host": {
+        "default": SERVE_HOST,
+        "help": f"address to listen on (default: {SERVE_HOST}, this machine only; 0.0.0.0 lets others in)",
+    },
+    "--port": {"type": int, "default": SERVE_PORT, "help": f"port (default: {SERVE_PORT})"},
+    "--max-mb": {
+        "type": float,
+        "default": MAX_UPLOAD_MB,
+        "help": f"largest upload in MB (default: {MAX_UPLOAD_MB})",
+    },
+    "--max-megapixels": {
+        "type": float,
+        "default": MAX_UPLOAD_MEGAPIXELS,
+        "help": f"largest upload in megapixels (default: {MAX_UPLOAD_MEGAPIXELS})",
     },
 }
 
@@ -154,6 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
         "pixel's lightness (default: 1, the model's colours; 0: gray; 1.3: a third more vivid)",
     )
     colorize.set_defaults(handler=_cmd_colorize)
+
+    serve = commands.add_parser(
+        "serve", help="colour photos by hand on a local web page: click hints, vividness, download"
+    )
+    serve.add_argument(
+        "folder",
+        nargs="?",
+        help="a folder of photos to pick from on the page (photos can also be dropped on it)",
+    )
+    _add_options(serve, SERVE_OPTIONS)
+    serve.set_defaults(handler=_cmd_serve)
 
     evaluate = commands.add_parser("evaluate", help="score colorized photos against the colour originals")
     evaluate.add_argument("truth_dir", help="folder of colour originals")

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from colorlib.core import quiet
@@ -116,11 +117,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_colorize(args: argparse.Namespace) -> int:
-    from colorlib.colorize import colorize, photofiles
+def _load_colorizer(args: argparse.Namespace):
+    """``--model``, or the colorizer that ships with colorlib; with ``--temperature`` when given."""
+    from colorlib.colorize import colorize
 
-    scan = photofiles.scan_inputs(args.inputs, recursive=args.recursive)
-    photofiles.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
     quiet.import_tensorflow_quietly()
     if args.model:
         model = colorize.load_colorizer(args.model)
@@ -128,10 +128,19 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
         from colorlib.colorize import pretrained
 
         model = pretrained.load_pretrained()
-    if args.temperature is not None:
+    if getattr(args, "temperature", None) is not None:
         from colorlib.archs import annealed_mean
 
         annealed_mean.set_temperature(model, args.temperature)
+    return model
+
+
+def _cmd_colorize(args: argparse.Namespace) -> int:
+    from colorlib.colorize import colorize, photofiles
+
+    scan = photofiles.scan_inputs(args.inputs, recursive=args.recursive)
+    photofiles.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
+    model = _load_colorizer(args)
     if args.hints:
         if len(args.inputs) != 1:
             raise ValueError("--hints takes one photo: its points are in that photo's pixels.")
@@ -143,6 +152,25 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     return 1 if report.failed else 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from colorlib.cli import serve
+
+    if args.max_mb <= 0 or args.max_megapixels <= 0:
+        raise ValueError("--max-mb and --max-megapixels must be above 0.")
+    photos = serve.folder_photos(args.folder)  # a missing or empty folder is refused before loading
+    model = _load_colorizer(args)
+    studio = serve.Studio(
+        model,
+        Path(args.out).expanduser(),
+        photos,
+        max_bytes=int(args.max_mb * 2**20),
+        max_pixels=int(args.max_megapixels * 1e6),
+        description=serve.describe(model, args.model or "the colorizer that ships with colorlib"),
+    )
+    serve.serve(studio, args.host, args.port)
+    return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
