@@ -288,3 +288,29 @@ def test_the_editor_encodes_once_and_each_edit_matches_the_whole_colorizer(hint_
     assert not np.array_equal(editor.ab(given), editor.automatic_ab)
     with pytest.raises(ValueError, match="outside the photo"):
         editor.ab([hints.Hint(60.0, 0.0, (0, 0))])
+
+
+def test_the_hint_curve_chart_draws_each_method_and_set_and_refuses_nothing_to_draw() -> None:
+    from colorlib.reports import charts
+
+    rows = [
+        {"method": method, "hints": count, "psnr": 22.0 + count / 10, "delta_colorfulness": 9.0, "auc": 90.0}
+        for method in ("automatic + floor", "hint model")
+        for count in (0, 1, 10)
+    ]
+    figure = charts.hint_curve_chart({"test": rows, "kodak24": rows})
+    assert len(figure.axes) == 3 and len(figure.axes[0].lines) == 4  # 2 methods × 2 sets
+    with pytest.raises(ValueError, match="no hint scores"):
+        charts.hint_curve_chart({"test": []})
+
+
+def test_a_hint_run_names_the_same_unet_without_hints_and_is_told_when_it_is_missing(tmp_path: Path) -> None:
+    from colorlib.core.params import Params
+    from colorlib.workflow import hintscores
+
+    params = Params(decoder="unet", hints=True, hints_baseline_run="plain", data_dir=str(tmp_path))
+    baseline = hintscores.automatic_params(params)
+    assert (baseline.run_name, baseline.hints) == ("plain", False)
+    assert hintscores.automatic_params(Params(decoder="unet")).run_name == Params(decoder="unet").run_name
+    with pytest.raises(FileNotFoundError, match="run 'plain', which has no colorizer"):
+        hintscores.curves(params)

@@ -100,6 +100,11 @@ class Params:
         "U-Net only: a hint-aware decoder (Zhang, Zhu et al. 2017) that also takes a few user colour "
         "points; trained with hints simulated from the true colours",
     )
+    hints_baseline_run: str | None = _param(
+        None,
+        "hints=true only: the run of the same U-Net trained without hints (e.g. 'pretrained'); notebook "
+        "05's hint curve shows its automatic colours at 0 hints and spreads hints over them by the floor",
+    )
     loss: str = _param(
         LOSS_NAMES[0],
         "the training loss: 'mse' (the original design), 'huber', 'classification' (ab bins, "

@@ -249,3 +249,46 @@ def gan_epochs_chart(rows: Sequence[Mapping[str, float]]) -> Figure:
         ax.grid(alpha=0.3)
     fig.suptitle("The generator after each GAN epoch (validation photos)", fontweight="bold")
     return finish_figure(fig)
+
+
+#: The hint curve's panels: summary key and title.
+HINT_PANELS = (
+    ("psnr", "PSNR (dB) ↑"),
+    ("delta_colorfulness", "|Δ colorfulness| per photo ↓"),
+    ("auc", "AuC ↑"),
+)
+
+
+def hint_curve_chart(curves: Mapping[str, Sequence[Mapping[str, float]]]) -> Figure:
+    """Scores against the number of hints (rows of :func:`colorlib.evaluation.hintcurve.hint_curve`
+    per image set): one panel per metric, a colour per method, a line style per set. The hint
+    axis is symmetric-log, so 0, 1, 2, 5 and 50 all show. 3 axes."""
+    if not curves or not any(curves.values()):
+        raise ValueError("There are no hint scores to draw; run colorlib.workflow.hintscores.curves first.")
+    methods = sorted({row["method"] for rows in curves.values() for row in rows})
+    colours = {method: f"C{index}" for index, method in enumerate(methods)}
+    styles = ("-", "--", ":", "-.")
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
+    for ax, (key, label) in zip(axes, HINT_PANELS, strict=True):
+        for number, (set_name, rows) in enumerate(curves.items()):
+            for method in methods:
+                points = sorted((row["hints"], row[key]) for row in rows if row["method"] == method)
+                if points:
+                    counts, values = zip(*points, strict=True)
+                    ax.plot(
+                        counts,
+                        values,
+                        marker="o",
+                        color=colours[method],
+                        linestyle=styles[number % len(styles)],
+                        label=f"{method}, {set_name}",
+                    )
+        ax.set_xscale("symlog", linthresh=1)
+        ticks = sorted({row["hints"] for rows in curves.values() for row in rows})
+        ax.set_xticks(ticks, [str(tick) for tick in ticks])
+        ax.set_xlabel("hints per photo")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    fig.suptitle("How much a few clicks help (hints simulated from the true colours)", fontweight="bold")
+    return finish_figure(fig)

@@ -1,0 +1,157 @@
+"""The time of one edit on ``colorlib serve``'s page, measured in Chromium, and a screenshot.
+
+Starts the server in this process, opens a photo on the page in headless Chromium, places hints
+one click at a time and drags the last one, and reads the page's own timing of each edit (from
+the click to the new picture decoded: request, decoder or floor, JPEG, transfer). Prints the
+median and the slowest per colorizer, side by side:
+
+- ``floor``: the colorizer that ships with colorlib (trained without hints; the floor spreads
+  the hints over its colours: no network per edit);
+- ``hint decoder``: a hint-aware U-Net at the real shapes (Lite0 encoder, 256 × 256, default
+  filters) with random weights: the decoder runs at every edit (speed does not depend on the
+  weights' values), or ``--model`` a trained one.
+
+Not part of the test suite; needs Chromium and its driver::
+
+    python benchmarks/serve_edit.py [--photo FILE] [--hints 3] [--drags 5] [--screenshot page.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from chromium import start_chromium
+
+from colorlib.cli import serve
+
+#: Where the hints go, as fractions of the photo's width and height, and their colours.
+HINT_SPOTS = ((0.3, 0.35, "#c0392b"), (0.65, 0.6, "#3a7bd5"), (0.5, 0.85, "#27ae60"), (0.8, 0.2, "#f1c40f"))
+DEFAULT_PHOTO = Path(__file__).resolve().parent.parent.parent / "shared/data/benchmarks/kodak24/kodim05.png"
+WAIT_SECONDS = 120
+
+
+def hint_colorizer():
+    """A hint-aware U-Net colorizer at the real shapes, random weights."""
+    from colorlib.archs import colorizer_arch, unet_arch
+
+    encoder = colorizer_arch.build_encoder(None, name="efficientnet_lite0")
+    channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder))
+    return colorizer_arch.build_colorizer(encoder, unet_arch.build_unet(channels=channels, hints=True))
+
+
+def wait_for(condition, what: str):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(f"Timed out after {WAIT_SECONDS} s waiting for {what}.")
+
+
+def measure(
+    model, photo: Path, hints: int, drags: int, screenshot: Path | None, profile: Path
+) -> list[float]:
+    """Per-edit milliseconds as the page measured them: each click, then each drag step."""
+    import uvicorn
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    studio = serve.Studio(model, profile / "results", description=serve.describe(model, "benchmark"))
+    server = uvicorn.Server(
+        uvicorn.Config(serve.create_app(studio), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, "the server")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    browser = start_chromium(profile / "chromium")
+    browser.set_window_size(1400, 1000)
+    times = []
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        wait_for(lambda: browser.execute_script("return document.body.dataset.ready"), "the page")
+        field = browser.find_element(By.ID, "file")
+        browser.execute_script("arguments[0].hidden = false", field)
+        field.send_keys(str(photo))
+
+        def renders() -> int:
+            return int(browser.execute_script("return Number(document.body.dataset.renders || 0)"))
+
+        def edit_done(before: int) -> float:
+            wait_for(
+                lambda: (
+                    renders() > before
+                    and browser.execute_script("return document.body.dataset.busy") == "false"
+                ),
+                "an edit",
+            )
+            return float(browser.execute_script("return document.body.dataset.editMs"))
+
+        edit_done(0)
+        browser.execute_script(
+            "const s = document.getElementById('compare'); s.value = 70; s.dispatchEvent(new Event('input'))"
+        )
+        stage = browser.find_element(By.ID, "stage")
+        for fx, fy, colour in HINT_SPOTS[:hints]:
+            browser.execute_script(f"document.getElementById('colour').value = '{colour}'")
+            box = stage.rect
+            before = renders()
+            offset = (int((fx - 0.5) * box["width"]), int((fy - 0.5) * box["height"]))
+            ActionChains(browser).move_to_element_with_offset(stage, *offset).click().perform()
+            times.append(edit_done(before))
+        for _ in range(drags):
+            before = renders()
+            marker = browser.find_elements(By.CSS_SELECTOR, ".hint")[-1]
+            ActionChains(browser).click_and_hold(marker).move_by_offset(6, 4).release().perform()
+            times.append(edit_done(before))
+        if screenshot is not None:
+            browser.save_screenshot(str(screenshot))
+    finally:
+        browser.quit()
+        server.should_exit = True
+        thread.join(10)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO)
+    parser.add_argument("--hints", type=int, default=3, choices=range(1, len(HINT_SPOTS) + 1))
+    parser.add_argument("--drags", type=int, default=5)
+    parser.add_argument("--model", help="a trained hint colorizer (.keras) instead of random weights")
+    parser.add_argument("--screenshot", type=Path, help="save the page with the floor's hints here (PNG)")
+    args = parser.parse_args()
+    if not args.photo.is_file():
+        parser.error(f"No photo at {args.photo}; give one with --photo.")
+    import tempfile
+
+    from colorlib.colorize import colorize, pretrained
+
+    colorizers = {
+        "floor (shipped colorizer)": pretrained.load_pretrained(),
+        "hint decoder": colorize.load_colorizer(args.model) if args.model else hint_colorizer(),
+    }
+    rows = []
+    for number, (name, model) in enumerate(colorizers.items()):
+        with tempfile.TemporaryDirectory() as folder:
+            shot = args.screenshot if number == 0 else None
+            times = measure(model, args.photo, args.hints, args.drags, shot, Path(folder))
+        rows.append((name, statistics.median(times), max(times), len(times)))
+    print(f"\nTime per edit in Chromium, {args.photo.name} ({args.hints} clicks, {args.drags} drags):")
+    print(f"{'colorizer':<28} {'median ms':>10} {'slowest ms':>11} {'edits':>6}")
+    for name, median, slowest, count in rows:
+        print(f"{name:<28} {median:>10.0f} {slowest:>11.0f} {count:>6}")
+    if args.screenshot:
+        print(f"Screenshot: {args.screenshot}")
+
+
+if __name__ == "__main__":
+    main()
