@@ -22,19 +22,17 @@ import argparse
 import statistics
 import sys
 import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from chromium import start_chromium
+from chromium import start_chromium, wait_for
 
 from colorlib.cli import serve
 
 #: Where the hints go, as fractions of the photo's width and height, and their colours.
 HINT_SPOTS = ((0.3, 0.35, "#c0392b"), (0.65, 0.6, "#3a7bd5"), (0.5, 0.85, "#27ae60"), (0.8, 0.2, "#f1c40f"))
 DEFAULT_PHOTO = Path(__file__).resolve().parent.parent.parent / "shared/data/benchmarks/kodak24/kodim05.png"
-WAIT_SECONDS = 120
 
 
 def hint_colorizer():
@@ -44,16 +42,6 @@ def hint_colorizer():
     encoder = colorizer_arch.build_encoder(None, name="efficientnet_lite0")
     channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder))
     return colorizer_arch.build_colorizer(encoder, unet_arch.build_unet(channels=channels, hints=True))
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError(f"Timed out after {WAIT_SECONDS} s waiting for {what}.")
 
 
 def measure(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ CHROMIUM_FLAGS = (
     "--window-size=1000,900",
 )
 INSTALL_HINT = "Chromium is not installed: apt-get install chromium chromium-driver"
+#: How long :func:`wait_for` waits for the page.
+WAIT_SECONDS = 120
 
 
 def start_chromium(profile: Path, javascript: bool = True, downloads: Path | None = None):
@@ -58,3 +61,14 @@ def start_chromium(profile: Path, javascript: bool = True, downloads: Path | Non
             "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
         )
     return chromium
+
+
+def wait_for(condition, what: str, seconds: float = WAIT_SECONDS):
+    """Poll ``condition()`` until it returns something true, and return that; fail naming ``what``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"Timed out after {seconds} s waiting for {what}.")

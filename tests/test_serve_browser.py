@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from chromium import start_chromium
+from chromium import start_chromium, wait_for
 from PIL import Image
 
 from colorlib.cli import serve
@@ -26,7 +25,6 @@ LEFT_GRAY, RIGHT_GRAY = 110, 190
 #: Where the hint goes and where its effect is read (photo pixels): left half, clear of the marker.
 HINT_AT, READ_AT = (100, 120), (130, 150)
 BLUE = "#1040e0"
-WAIT_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +37,7 @@ def server(small_colorizer, tmp_path_factory) -> Iterator[tuple[str, serve.Studi
     runner = uvicorn.Server(config)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not runner.started and time.monotonic() < deadline:
-        thread.join(0.05)
+    wait_for(lambda: runner.started, "the server to start")
     port = runner.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}/", studio
     runner.should_exit = True
@@ -58,16 +54,6 @@ def browser(tmp_path_factory, downloads: Path) -> Iterator:
     driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), downloads=downloads)
     yield driver
     driver.quit()
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out after {WAIT_SECONDS} s waiting for {what}.")
 
 
 def renders(browser) -> int:
