@@ -134,3 +134,38 @@ def test_open_a_photo_place_move_remove_a_hint_and_download(browser, server, dow
     with Image.open(written[0]) as download:
         assert download.size == (WIDTH, HEIGHT)  # the photo's own resolution
     assert [path.name for path in studio.results_dir.iterdir()] == ["old_street-colorized.png"]
+
+
+def test_a_bad_upload_and_a_bad_hints_file_are_told_on_the_page(browser, server, tmp_path: Path):
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    browser.get(url)
+    wait_for(lambda: browser.execute_script("return document.body.dataset.ready"), "the page to start")
+
+    def choose(field_id: str, path: Path) -> None:
+        field = browser.find_element(By.ID, field_id)
+        browser.execute_script("arguments[0].hidden = false; arguments[0].disabled = false", field)
+        field.send_keys(str(path))
+
+    def message() -> str:
+        shown = browser.find_element(By.ID, "message")
+        return shown.text if shown.is_displayed() else ""
+
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    choose("file", fake)
+    assert "holiday.png was not opened" in wait_for(message, "the refusal on the page")
+
+    photo = tmp_path / "plain.png"
+    Image.fromarray(np.full((HEIGHT, WIDTH, 3), LEFT_GRAY, np.uint8)).save(photo)
+    choose("file", photo)
+    wait_for(lambda: renders(browser) >= 1 and not message(), "the photo")
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('[{"x": 10, "y": 20, "color": "#3a7bd5"}, {"x": 300, "y": 200, "color": "#c0392b"}]')
+    bad.write_text('[{"x": 10, "y": 20, "color": "#3a7bd5"}, {"x": 900, "y": 20, "color": "#c0392b"}]')
+    choose("load-hints", good)
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".hint")) == 2, "the loaded hints")
+    choose("load-hints", bad)
+    assert "entry 2" in wait_for(message, "the bad hints file's refusal")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".hint")) == 2  # the good ones are kept

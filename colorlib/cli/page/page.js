@@ -5,7 +5,7 @@
 const SWATCHES = ["#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2e7d32", "#3a7bd5",
   "#1b3a6b", "#8e44ad", "#e8b89a", "#8d5524", "#7f8c8d", "#ffffff"];
 const $ = (id) => document.getElementById(id);
-const state = { photo: null, hints: [], selected: -1, vividness: 1, busy: false, pending: false, resultUrl: null };
+const state = { maxBytes: Infinity, photo: null, hints: [], selected: -1, vividness: 1, busy: false, pending: false, resultUrl: null };
 
 function showError(text) {
   $("message").textContent = text;
@@ -20,16 +20,17 @@ function edit() { return JSON.stringify({ hints: state.hints, vividness: state.v
 
 // Ask for the preview with the current hints. Edits made while one is on its way are folded into
 // the next request, so dragging never queues up stale work.
+// Resolves to true when this call's request succeeded (undefined when it was folded into the next).
 async function render() {
-  if (!state.photo) return;
-  if (state.busy) { state.pending = true; return; }
+  if (!state.photo) return false;
+  if (state.busy) { state.pending = true; return undefined; }
   state.busy = true;
   document.body.dataset.busy = "true";
   const started = performance.now();
   try {
     const response = await fetch(`/api/photos/${state.photo.id}/render`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: edit() });
-    if (!response.ok) { showError(await errorOf(response)); return; }
+    if (!response.ok) { showError(await errorOf(response)); return false; }
     const url = URL.createObjectURL(await response.blob());
     const image = $("result");
     await new Promise((resolve) => { image.onload = resolve; image.onerror = resolve; image.src = url; });
@@ -40,8 +41,10 @@ async function render() {
     $("timing").textContent = `Updated in ${Math.round(ms)} ms (the server took ${response.headers.get("X-Colorize-Ms")} ms).`;
     document.body.dataset.editMs = ms.toFixed(0);
     document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
+    return true;
   } catch (error) {
     showError(`The server did not answer (${error}). Is colorlib serve still running?`);
+    return false;
   } finally {
     state.busy = false;
     document.body.dataset.busy = String(state.pending);
@@ -145,6 +148,10 @@ async function opened(response) {
 
 async function openFile(file) {
   if (!file) return;
+  if (file.size > state.maxBytes) {
+    showError(`${file.name} is too large (${(file.size / 2 ** 20).toFixed(1)} MB; at most ${(state.maxBytes / 2 ** 20).toFixed(0)} MB).`);
+    return;
+  }
   showError("");
   $("timing").textContent = `Opening ${file.name}…`;
   try {
@@ -209,11 +216,11 @@ function setupTools() {
     let hints;
     try { hints = JSON.parse(await file.text()); } catch (error) { showError(`${file.name} is not JSON: ${error.message}`); return; }
     if (!Array.isArray(hints)) { showError(`${file.name} must hold a list of {"x", "y", "color"} points.`); return; }
+    while (state.busy) await new Promise((resolve) => setTimeout(resolve, 20));
     const before = state.hints;
     state.hints = hints;
     select(-1);
-    await render();
-    if (!$("message").hidden) { state.hints = before; drawHints(); } // refused: keep the old hints
+    if (!(await render())) { state.hints = before; drawHints(); } // refused: keep the old hints
   });
 }
 
@@ -222,10 +229,12 @@ function setupOpening() {
   $("file").addEventListener("change", () => openFile($("file").files[0]));
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (event) => {
+  // A photo dropped anywhere on the page opens (the browser would otherwise leave the page for it).
+  document.addEventListener("dragover", (event) => event.preventDefault());
+  document.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    openFile(event.dataTransfer.files[0]);
+    if (event.dataTransfer.files.length) openFile(event.dataTransfer.files[0]);
   });
   $("folder").addEventListener("change", async () => {
     const name = $("folder").value;
@@ -242,6 +251,7 @@ async function start() {
   setupOpening();
   const status = await (await fetch("/api/status")).json();
   $("model").textContent = `Colorizer: ${status.model} Downloads are also saved in ${status.results}.`;
+  state.maxBytes = status.max_bytes;
   for (const name of status.folder) $("folder").add(new Option(name, name));
   $("folder-label").hidden = status.folder.length === 0;
   document.body.dataset.ready = "true";
