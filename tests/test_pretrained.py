@@ -64,6 +64,21 @@ def test_a_saved_colorizer_loads_back_with_the_same_colours(saved: Path, small_p
         }
 
 
+def test_a_hint_decoder_ships_and_loads_back_taking_hints(tmp_path: Path, small_parts) -> None:
+    """Once a hint model ships, the shipped colorizer takes ``[L, hint_ab, hint_mask]``."""
+    from colorlib.archs import colorizer_arch, unet_arch
+    from colorlib.colorize import fullres
+
+    encoder, _ = small_parts
+    channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder))
+    decoder = unet_arch.build_unet(SMALL_SIZE, channels, None, filters=(16, 8, 8, 8, 4), hints=True)
+    pretrained.save_pretrained(decoder, {"encoder": "efficientnet_lite0", "image_size": SMALL_SIZE}, tmp_path)
+    loaded = pretrained.load_pretrained(tmp_path)
+    assert fullres.takes_hints(loaded)
+    photo = np.random.default_rng(SEED).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    assert fullres.colorize_array(loaded, photo).shape == photo.shape
+
+
 def test_a_changed_byte_is_refused_naming_the_file_and_its_sha256(saved: Path) -> None:
     path = pretrained.weights_path(saved)
     expected = pretrained.read_manifest(saved)["sha256"]
