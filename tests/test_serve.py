@@ -202,3 +202,16 @@ def test_two_requests_at_once_each_get_their_own_result(studio: serve.Studio) ->
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_the_command_refuses_a_missing_or_empty_folder_and_bad_limits_before_serving(
+    tmp_path: Path, capsys
+) -> None:
+    from colorlib import cli
+
+    assert cli.main(["serve", str(tmp_path / "missing")]) == 2
+    assert "No file or folder at" in capsys.readouterr().err
+    assert cli.main(["serve", str(tmp_path)]) == 2
+    assert "No photos in" in capsys.readouterr().err
+    assert cli.main(["serve", "--max-mb", "0"]) == 2
+    assert "must be above 0" in capsys.readouterr().err
