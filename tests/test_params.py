@@ -163,3 +163,11 @@ def test_benchmark_takes_one_folder_or_a_list() -> None:
     assert one.benchmarks == [project_root() / "bench" / "kodak24"]
     two = Params(benchmark=["bench/kodak24", "/data/cbsd68"])
     assert [path.name for path in two.benchmarks] == ["kodak24", "cbsd68"]
+
+
+def test_relative_paths_resolve_against_the_checkout_from_any_folder(tmp_path: Path, monkeypatch) -> None:
+    """A notebook's kernel runs in notebooks/: ``../shared/...`` must still mean beside the checkout."""
+    checkout = Path(params.__file__).resolve().parents[2]
+    monkeypatch.chdir(tmp_path)
+    assert project_root() == checkout
+    assert Params(dataset="../shared/data/x").dataset_folders == [checkout.parent / "shared" / "data" / "x"]

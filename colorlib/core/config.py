@@ -98,7 +98,7 @@ GRAY_CLASS_DIR = "class 1"
 
 def project_root() -> Path:
     """The checkout that holds ``colorlib/`` (the current folder when installed elsewhere)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # colorlib/core/config.py -> the checkout
     return root if (root / "pyproject.toml").exists() else Path.cwd()
 
 
