@@ -42,7 +42,7 @@ def automatic_params(params: Params) -> Params:
 def scored_sets(params: Params, photos: int = SCORED_PHOTOS) -> dict[str, list[str]]:
     """``{"test": first photos of the test split, folder name: first photos of each benchmark}``."""
     sets = {"test": workflow.load_split(params)["test"][:photos]}
-    for folder in params.benchmark or ():
+    for folder in params.benchmarks:
         sets[Path(folder).name] = [str(path) for path in list_images(folder, recursive=True)[:photos]]
     return sets
 
