@@ -314,3 +314,26 @@ def test_a_hint_run_names_the_same_unet_without_hints_and_is_told_when_it_is_mis
     assert hintscores.automatic_params(Params(decoder="unet")).run_name == Params(decoder="unet").run_name
     with pytest.raises(FileNotFoundError, match="run 'plain', which has no colorizer"):
         hintscores.curves(params)
+
+
+def test_the_hint_curve_scores_the_test_photos_and_each_benchmark_resolved_from_the_checkout(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import os
+
+    from PIL import Image
+
+    from colorlib import workflow
+    from colorlib.core.config import project_root
+    from colorlib.core.params import Params
+    from colorlib.workflow import hintscores
+
+    bench = tmp_path / "kodak"
+    bench.mkdir()
+    for index in range(3):
+        Image.new("RGB", (8, 8), (index * 40, 20, 90)).save(bench / f"k{index}.png")
+    monkeypatch.setattr(workflow, "load_split", lambda params: {"test": ["a.png", "b.png", "c.png"]})
+    monkeypatch.chdir(tmp_path)  # as a notebook's kernel, away from the checkout
+    params = Params(benchmark=[os.path.relpath(bench, project_root())])
+    sets = hintscores.scored_sets(params, photos=2)
+    assert sets == {"test": ["a.png", "b.png"], "kodak": [str(bench / "k0.png"), str(bench / "k1.png")]}
