@@ -337,3 +337,24 @@ def test_the_hint_curve_scores_the_test_photos_and_each_benchmark_resolved_from_
     params = Params(benchmark=[os.path.relpath(bench, project_root())])
     sets = hintscores.scored_sets(params, photos=2)
     assert sets == {"test": ["a.png", "b.png"], "kodak": [str(bench / "k0.png"), str(bench / "k1.png")]}
+
+
+def test_a_hint_unet_warm_started_from_a_plain_one_colours_the_same_without_hints() -> None:
+    """init_run: the hint planes' weights start at zero, so 0 hints give the plain U-Net's colours."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    plain = unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS)
+    head = plain.get_layer("ab")
+    rng = np.random.default_rng(1)
+    head.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in head.get_weights()])
+    hinted = unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS, hints=True)
+    grown = unet_arch.warm_start(hinted, plain)
+    assert grown  # the convolutions after the concatenations the hints join
+    inputs, ab = two_region_photos(4, rng)
+    zeros = {"hint_ab": np.zeros_like(ab), "hint_mask": np.zeros_like(ab[..., :1])}
+    np.testing.assert_allclose(
+        hinted.predict_on_batch({**inputs, **zeros}), plain.predict_on_batch(inputs), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="cannot start"):
+        unet_arch.warm_start(unet_arch.build_unet(SIZE, CHANNELS, None, filters=(8, 8, 8, 8, 4)), plain)

@@ -220,3 +220,47 @@ def feature_channels(encoder: keras.Model) -> dict[str, int]:
 def decoder_inputs(features: Mapping[str, object], l_norm: object) -> dict[str, object]:
     """The U-Net's input dict from a multiscale encoder's outputs and L ``(N, S, S, 1)``."""
     return {**{name: features[name] for name in FEATURE_INPUTS}, L_INPUT: l_norm}
+
+
+def warm_start(decoder: keras.Model, source: keras.Model) -> list[str]:
+    """Copy a trained U-Net's weights (``source``) into ``decoder``, layer by layer, by name.
+
+    For a hint-aware U-Net started from the same U-Net trained without hints: the layers the
+    hints add have no weights, and a convolution after a concatenation that the hint planes join
+    gets more input channels, always after the old ones; their part of the kernel starts at zero,
+    so the new decoder first colours exactly as the old one and training teaches it the hints.
+    Returns the names of those grown layers. Raises ValueError for a layer whose weights do not fit.
+    """
+    grown = []
+    for layer in decoder.layers:
+        try:
+            old_weights = source.get_layer(layer.name).get_weights()
+        except ValueError:
+            continue  # a layer only the new decoder has (the hint pooling: no weights)
+        new_weights = layer.get_weights()
+        if len(old_weights) != len(new_weights):
+            raise ValueError(
+                f"Layer '{layer.name}' has {len(new_weights)} weights, the source's {len(old_weights)}."
+            )
+        fitted = []
+        for old, new in zip(old_weights, new_weights, strict=True):
+            more_inputs = (
+                old.ndim == new.ndim >= 2
+                and old.shape[:-2] == new.shape[:-2]
+                and old.shape[-1] == new.shape[-1]
+                and old.shape[-2] < new.shape[-2]
+            )
+            if old.shape == new.shape:
+                fitted.append(old)
+            elif more_inputs:
+                kernel = np.zeros_like(new)
+                kernel[..., : old.shape[-2], :] = old
+                fitted.append(kernel)
+                grown.append(layer.name)
+            else:
+                raise ValueError(
+                    f"Layer '{layer.name}': a weight of shape {old.shape} cannot start one of shape "
+                    f"{new.shape}; start from a U-Net of the same encoder, filters and attention."
+                )
+        layer.set_weights(fitted)
+    return grown

@@ -100,6 +100,11 @@ class Params:
         "U-Net only: a hint-aware decoder (Zhang, Zhu et al. 2017) that also takes a few user colour "
         "points; trained with hints simulated from the true colours",
     )
+    init_run: str | None = _param(
+        None,
+        "U-Net only: start the decoder from this run's finished decoder instead of random weights "
+        "(layers matched by name; inputs this one adds, such as hint planes, start at zero)",
+    )
     hints_baseline_run: str | None = _param(
         None,
         "hints=true only: the run of the same U-Net trained without hints (e.g. 'pretrained'); notebook "
@@ -223,6 +228,11 @@ class Params:
             raise ValueError(
                 "hints=true needs decoder=unet and a loss that regresses ab (mse, huber, gan or ddcolor): "
                 "the hint planes join the U-Net's inputs."
+            )
+        if self.init_run and (self.decoder != "unet" or self.loss in ADVERSARIAL_LOSSES):
+            raise ValueError(
+                "init_run needs decoder=unet and a loss that trains the decoder itself (not gan or ddcolor, "
+                "which start from generator_run)."
             )
         if self.attention and self.decoder != "unet":
             raise ValueError("attention=true needs decoder=unet: the seed decoder has no attention block.")

@@ -15,7 +15,7 @@ from colorlib.core import steps
 from colorlib.core.config import ADVERSARIAL_LOSSES, DDCOLOR_LOSS, EXTRA_TRAIN_SPLIT, GAN_LOSS
 from colorlib.core.io import read_json
 from colorlib.core.params import Params
-from colorlib.workflow.runs import NOTEBOOKS, generator_params, require, run_paths, upstream_key
+from colorlib.workflow.runs import NOTEBOOKS, generator_params, init_params, require, run_paths, upstream_key
 
 
 def split_step(params: Params, root: Path, names: list[str], extra_names: list[str] = ()) -> steps.Step:
@@ -112,6 +112,11 @@ def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
         **decoder_key_inputs(params, "decoder", "attention"),
         **({"loss": params.loss} if params.loss != "mse" else {}),  # mse runs keep their keys
         **optimizer_key_inputs(params),
+        **(
+            {"init": upstream_key(training_steps(init_params(params))[1], NOTEBOOKS["model"])}
+            if params.init_run
+            else {}
+        ),
     }
     backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
     finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)

@@ -103,6 +103,14 @@ def generator_params(params: Params) -> Params:
     return dataclasses.replace(params, loss=params.gan_from, **other)
 
 
+def init_params(params: Params) -> Params:
+    """``init_run``: the parameters of the run whose finished decoder this one starts from (the same
+    settings, without hints)."""
+    return dataclasses.replace(
+        params, run_name=params.init_run, run_dir_override=None, hints=False, init_run=None
+    )
+
+
 def training_epochs(params: Params) -> int:
     """Epochs of the run's training step: ``gan_epochs`` for ``loss: gan`` or ``ddcolor``, else ``epochs``."""
     return params.gan_epochs if params.loss in ADVERSARIAL_LOSSES else params.epochs

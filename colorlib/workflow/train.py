@@ -17,6 +17,7 @@ from colorlib.workflow.keys import class_weights_step, training_steps
 from colorlib.workflow.runs import (
     GAN_SNAPSHOT_DIR,
     generator_params,
+    init_params,
     load_run_encoder,
     load_run_model,
     run_paths,
@@ -111,12 +112,31 @@ def build_run_decoder(params: Params):
         train, _ = training_datasets(params)
         stats = train.channel_stats()
         channels = {name: len(mean) for name, (mean, _) in stats.items()}
-        return unet_arch.build_unet(
+        decoder = unet_arch.build_unet(
             params.image_size, channels, stats, params.attention, classes=classes, hints=params.hints
         )
+        if params.init_run:
+            unet_arch.warm_start(decoder, init_decoder(params))
+        return decoder
     return seed_arch.build_decoder(
         params.image_size, channels=colorizer_arch.ENCODERS[params.encoder], classes=classes
     )
+
+
+def init_decoder(params: Params):
+    """``init_run``: that run's finished decoder, which this run's starts from.
+
+    Raises FileNotFoundError, saying what to train, when that run has no colorizer.
+    """
+    from colorlib.archs import colorizer_arch
+
+    colorizer = run_paths(init_params(params)).colorizer
+    if not colorizer.is_file():
+        raise FileNotFoundError(
+            f"init_run names the run '{params.init_run}', which has no colorizer at {colorizer}. Train it "
+            "first (its parameters file), or set init_run: null."
+        )
+    return colorizer_arch.split_colorizer(colorizer_arch.load_model(colorizer))[1]
 
 
 def strategy_scope(params: Params):
