@@ -113,9 +113,7 @@ def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
         **({"loss": params.loss} if params.loss != "mse" else {}),  # mse runs keep their keys
         **optimizer_key_inputs(params),
         **(
-            {"init": upstream_key(training_steps(init_params(params))[1], NOTEBOOKS["model"])}
-            if params.init_run
-            else {}
+            {"init": steps.file_stamps([run_paths(init_params(params)).colorizer])} if params.init_run else {}
         ),
     }
     backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
