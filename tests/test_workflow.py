@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,26 @@ def test_changing_one_photo_redoes_its_features_and_training_but_not_the_split(t
     assert paths.colorizer.stat().st_mtime_ns != model_before, "the model is trained again"
     run_to_training(unrelated)
     assert {path: path.stat().st_mtime_ns for path in watched} == stamps, "splits and the other run kept"
+
+
+def test_photos_restored_with_new_times_keep_the_trained_model(tmp_path: Path) -> None:
+    """The shared photos are a fresh copy every session: new file times, the same pixels. The
+    features are checked again, but training is keyed on what they hold, so it is not redone
+    (and a run cut off mid-way resumes from its backup instead of starting over)."""
+    photos = colour_photos(tmp_path / "photos", 8, seed=2)
+    params = run_params(tmp_path, photos[0].parent, "restored")
+    workflow.prepare_dataset(params, progress=False)
+    encoder = workflow.build_run_encoder(params)
+    workflow.extract_run_features(params, encoder, progress=False)
+    workflow.train_run(params, verbose=0)
+    paths = workflow.run_paths(params)
+    model_before = paths.colorizer.stat().st_mtime_ns
+    for photo in photos:
+        os.utime(photo, ns=(photo.stat().st_atime_ns + 10**9, photo.stat().st_mtime_ns + 10**9))
+    indexes = workflow.extract_run_features(params, encoder, progress=False)
+    assert indexes["train"].stats["computed"] == 0  # the cache knows the pixels
+    workflow.train_run(params, verbose=0)
+    assert paths.colorizer.stat().st_mtime_ns == model_before
 
 
 @pytest.mark.slow

@@ -94,6 +94,21 @@ def features_step(params: Params) -> steps.Step:
     return steps.Step(run_paths(params).features_dir / "step.json", key)
 
 
+def features_content(params: Params) -> dict[str, str]:
+    """What the run's cached features hold: notebook 02's digest of each split's feature index
+    (the content-addressed cache keys of its photos' views).
+
+    Training is keyed on this, not on the features step's key: that key holds the photos' file
+    stamps, which change when the photos are copied or restored with new times though their
+    pixels do not (the shared photos are a fresh copy every session), and a long training run
+    must still resume from its backup then. Raises FileNotFoundError naming notebook 02 when the
+    features are missing.
+    """
+    step = features_step(params)
+    upstream_key(step, NOTEBOOKS["features"])
+    return step.result()
+
+
 def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
     """Two keys: the backup's (settings a checkpoint depends on) and the finished model's.
 
@@ -103,7 +118,7 @@ def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
     if params.loss in ADVERSARIAL_LOSSES:
         return gan_steps(params)
     settings = {
-        "features": upstream_key(features_step(params), NOTEBOOKS["features"]),
+        "features": features_content(params),
         "image_size": params.image_size,
         "batch_size": params.batch_size,
         "learning_rate": params.learning_rate,
@@ -170,7 +185,7 @@ def gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
 
 def class_weights_step(params: Params) -> steps.Step:
     """The rebalancing weights depend on the cached training ab, so on the features step."""
-    key = steps.key("class_weights", features=upstream_key(features_step(params), NOTEBOOKS["features"]))
+    key = steps.key("class_weights", features=features_content(params))
     return steps.Step(run_paths(params).class_weights, key)
 
 
