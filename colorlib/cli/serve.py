@@ -186,6 +186,7 @@ def create_app(studio: Studio):
     """The Starlette application of the page and its routes (see the module docstring)."""
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
@@ -282,8 +283,6 @@ def create_app(studio: Studio):
             return JSONResponse({"error": error.message}, status_code=error.status)
         status_code = getattr(error, "status_code", 500)
         return JSONResponse({"error": str(getattr(error, "detail", error))}, status_code=status_code)
-
-    from starlette.exceptions import HTTPException
 
     routes = [
         Route("/", page),
