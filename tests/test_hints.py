@@ -339,8 +339,9 @@ def test_the_hint_curve_scores_the_test_photos_and_each_benchmark_resolved_from_
     assert sets == {"test": ["a.png", "b.png"], "kodak": [str(bench / "k0.png"), str(bench / "k1.png")]}
 
 
-def test_a_hint_unet_warm_started_from_a_plain_one_colours_the_same_without_hints() -> None:
-    """init_run: the hint planes' weights start at zero, so 0 hints give the plain U-Net's colours."""
+def coloured_plain_unet() -> tuple:
+    """A U-Net without hints whose zero-initialized ab head has random weights (so it colours), and
+    the random generator that drew them: ``(decoder, rng)``."""
     import keras
 
     keras.utils.set_random_seed(5)
@@ -348,6 +349,12 @@ def test_a_hint_unet_warm_started_from_a_plain_one_colours_the_same_without_hint
     head = plain.get_layer("ab")
     rng = np.random.default_rng(1)
     head.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in head.get_weights()])
+    return plain, rng
+
+
+def test_a_hint_unet_warm_started_from_a_plain_one_colours_the_same_without_hints() -> None:
+    """init_run: the hint planes' weights start at zero, so 0 hints give the plain U-Net's colours."""
+    plain, rng = coloured_plain_unet()
     hinted = unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS, hints=True)
     grown = unet_arch.warm_start(hinted, plain)
     assert grown  # the convolutions after the concatenations the hints join

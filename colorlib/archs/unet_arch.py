@@ -33,6 +33,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from colorlib.archs import hintspread_arch
 from colorlib.core.config import ENCODER_STRIDE, HINT_AB, HINT_MASK, IMAGE_SIZE
 
 #: The encoder outputs the U-Net reads, coarsest first: the bottleneck, then the skips.
@@ -125,12 +126,17 @@ def build_unet(
     filters: Sequence[int] = UNET_FILTERS,
     classes: int | None = None,
     hints: bool = False,
+    spread: bool = False,
 ) -> keras.Model:
     """The U-Net decoder: the dict of inputs in the module docstring -> ab ``(S, S, 2)`` in [-1, 1].
 
     ``hints``: two more inputs, :data:`HINT_AB` ``(S, S, 2)`` and :data:`HINT_MASK` ``(S, S, 1)``
     (Zhang, Zhu et al. 2017). They join L at full resolution and, averaged over each cell, the
     skip features at strides 16, 8 and 4, so a hint can spread over the object it falls on.
+    ``spread`` (with ``hints``): the planes instead go to the head of
+    :mod:`colorlib.archs.hintspread_arch`, which spreads them through a bilateral grid and learns
+    how much of them to blend into the automatic ab; the U-Net itself is the one without hints,
+    layer for layer, so :func:`warm_start` copies a trained one whole.
 
     ``channels``: the channels of ``"bottleneck"``, ``"stride16"``, ``"stride8"`` and
     ``"stride4"`` (e.g. :func:`feature_channels` of the multiscale encoder); ``stats``:
@@ -149,10 +155,15 @@ def build_unet(
         )
     if len(filters) != len(UNET_FILTERS) or min(filters) < 1:
         raise ValueError(f"filters must be {len(UNET_FILTERS)} positive widths, got {tuple(filters)}.")
+    if spread and (not hints or classes is not None):
+        raise ValueError("spread=True needs hints=True and ab output (no classes): it spreads the hints' ab.")
     shapes = input_shapes(image_size, channels, hints)
     inputs = {name: keras.Input(shape, name=name) for name, shape in shapes.items()}
+    planes_inside = hints and not spread
     hint_planes = (
-        layers.Concatenate(name="hint_planes")([inputs[HINT_AB], inputs[HINT_MASK]]) if hints else None
+        layers.Concatenate(name="hint_planes")([inputs[HINT_AB], inputs[HINT_MASK]])
+        if planes_inside
+        else None
     )
     standardized = {
         name: _standardize(inputs[name], name, int(channels[name]), stats) for name in FEATURE_INPUTS
@@ -177,10 +188,12 @@ def build_unet(
         logits = layers.Conv2D(classes, 1, kernel_initializer="zeros", name="ab_logits")(x)
         return keras.Model(inputs, logits, name="decoder")
     x = layers.UpSampling2D(FULL_RESOLUTION_UPSAMPLE, interpolation="bilinear", name="full_up")(x)
-    x = layers.Concatenate(name="l_skip")([x, inputs[L_INPUT], *([hint_planes] if hints else [])])
+    x = layers.Concatenate(name="l_skip")([x, inputs[L_INPUT], *([hint_planes] if planes_inside else [])])
     x = layers.Conv2D(filters[4], 3, padding="same", activation="relu", name="full_conv")(x)
     # Zero-initialized: training starts from gray (ab = 0), not from noisy colour.
     ab = layers.Conv2D(2, 3, padding="same", activation="tanh", kernel_initializer="zeros", name="ab")(x)
+    if spread:
+        ab = hintspread_arch.spread_head(x, inputs[L_INPUT], inputs[HINT_AB], inputs[HINT_MASK], ab)
     return keras.Model(inputs, ab, name="decoder")
 
 

@@ -100,6 +100,11 @@ class Params:
         "U-Net only: a hint-aware decoder (Zhang, Zhu et al. 2017) that also takes a few user colour "
         "points; trained with hints simulated from the true colours",
     )
+    hint_spread: bool = _param(
+        False,
+        "hints=true only: spread the hints through a bilateral grid and learn how much of them to blend "
+        "into the automatic colours (colorlib.archs.hintspread_arch); with init_run, only that head trains",
+    )
     init_run: str | None = _param(
         None,
         "U-Net only: start the decoder from this run's finished decoder instead of random weights "
@@ -229,6 +234,10 @@ class Params:
                 "hints=true needs decoder=unet and a loss that regresses ab (mse, huber, gan or ddcolor): "
                 "the hint planes join the U-Net's inputs."
             )
+        if not isinstance(self.hint_spread, bool):
+            raise ValueError(f"hint_spread={self.hint_spread!r} must be true or false.")
+        if self.hint_spread and not self.hints:
+            raise ValueError("hint_spread=true needs hints=true: it is a way of reading the hints.")
         if self.init_run and (self.decoder != "unet" or self.loss in ADVERSARIAL_LOSSES):
             raise ValueError(
                 "init_run needs decoder=unet and a loss that trains the decoder itself (not gan or ddcolor, "

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE, L_MAX
+from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE, L_MAX, USER_PATCH
 
 #: The share of training photos that get no hint at all.
 NO_HINT_PROBABILITY = 0.25
@@ -44,8 +44,6 @@ MAX_PATCH = 9
 #: The floor's joint-bilateral weight: σ in pixels at IMAGE_SIZE × IMAGE_SIZE, and in CIE L.
 FLOOR_SIGMA_PIXELS = 40.0
 FLOOR_SIGMA_L = 10.0
-#: The side of a user's hint patch, in pixels at IMAGE_SIZE × IMAGE_SIZE.
-USER_PATCH = 3
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ def decoder_key_inputs(params: Params, *names: str) -> dict[str, Any]:
     chosen = {name: values[name] for name in names}
     if params.hints and "decoder" in names:
         chosen["hints"] = True  # absent otherwise, so runs without hints keep their keys
+        if params.hint_spread:
+            chosen["hint_spread"] = True
     return chosen
 
 

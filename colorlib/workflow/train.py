@@ -102,7 +102,7 @@ def build_run_decoder(params: Params):
     ``loss: gan``: a :class:`colorlib.training.gan.GANTrainer` (fit it for ``gan_epochs``) around the
     trained generator of :func:`pretrained_generator` and a new PatchGAN discriminator.
     """
-    from colorlib.archs import colorizer_arch, seed_arch, unet_arch
+    from colorlib.archs import colorizer_arch, hintspread_arch, seed_arch, unet_arch
     from colorlib.color import colorclasses
 
     if params.loss in ADVERSARIAL_LOSSES:
@@ -113,10 +113,13 @@ def build_run_decoder(params: Params):
         stats = train.channel_stats()
         channels = {name: len(mean) for name, (mean, _) in stats.items()}
         decoder = unet_arch.build_unet(
-            params.image_size, channels, stats, params.attention, classes=classes, hints=params.hints
-        )
+            params.image_size, channels, stats, params.attention, classes=classes, hints=params.hints,
+            spread=params.hint_spread,
+        )  # fmt: skip
         if params.init_run:
             unet_arch.warm_start(decoder, init_decoder(params))
+            if params.hint_spread:
+                hintspread_arch.train_only_head(decoder)
         return decoder
     return seed_arch.build_decoder(
         params.image_size, channels=colorizer_arch.ENCODERS[params.encoder], classes=classes
