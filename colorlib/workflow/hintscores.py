@@ -36,7 +36,9 @@ def automatic_params(params: Params) -> Params:
     one (with ``hints: false``), else this run."""
     if not params.hints_baseline_run:
         return params
-    return dataclasses.replace(params, run_name=params.hints_baseline_run, run_dir_override=None, hints=False)
+    return dataclasses.replace(
+        params, run_name=params.hints_baseline_run, run_dir_override=None, hints=False, hint_spread=False
+    )
 
 
 def scored_sets(params: Params, photos: int = SCORED_PHOTOS) -> dict[str, list[str]]:

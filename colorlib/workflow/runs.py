@@ -107,7 +107,7 @@ def init_params(params: Params) -> Params:
     """``init_run``: the parameters of the run whose finished decoder this one starts from (the same
     settings, without hints)."""
     return dataclasses.replace(
-        params, run_name=params.init_run, run_dir_override=None, hints=False, init_run=None
+        params, run_name=params.init_run, run_dir_override=None, hints=False, hint_spread=False, init_run=None
     )
 
 
