@@ -64,14 +64,17 @@ def test_a_saved_colorizer_loads_back_with_the_same_colours(saved: Path, small_p
         }
 
 
-def test_a_hint_decoder_ships_and_loads_back_taking_hints(tmp_path: Path, small_parts) -> None:
+@pytest.mark.parametrize("spread", [False, True])
+def test_a_hint_decoder_ships_and_loads_back_taking_hints(tmp_path: Path, small_parts, spread: bool) -> None:
     """Once a hint model ships, the shipped colorizer takes ``[L, hint_ab, hint_mask]``."""
     from colorlib.archs import colorizer_arch, unet_arch
     from colorlib.colorize import fullres
 
     encoder, _ = small_parts
     channels = unet_arch.feature_channels(colorizer_arch.multiscale_encoder(encoder))
-    decoder = unet_arch.build_unet(SMALL_SIZE, channels, None, filters=(16, 8, 8, 8, 4), hints=True)
+    decoder = unet_arch.build_unet(
+        SMALL_SIZE, channels, None, filters=(16, 8, 8, 8, 4), hints=True, spread=spread
+    )
     pretrained.save_pretrained(decoder, {"encoder": "efficientnet_lite0", "image_size": SMALL_SIZE}, tmp_path)
     loaded = pretrained.load_pretrained(tmp_path)
     assert fullres.takes_hints(loaded)
@@ -130,6 +133,21 @@ def test_a_model_qualifies_only_above_gray_on_psnr_and_auc_on_every_set() -> Non
     assert problems == ["kodak24: psnr 21.90 is not above gray's 22.00"]
     assert ship.shortfalls({"test": _table(23.0, 88.0)}) == ["test: auc 88.00 is not above gray's 88.00"]
     assert ship.shortfalls({"kodak24": _table(23.0, 89.0)}) == ["it was not scored on the test split"]
+
+
+def test_a_hint_model_replaces_a_shipped_one_without_hints_only_when_as_good_without_them() -> None:
+    def manifest(tables: dict, hints: bool = False) -> dict:
+        return {"run_name": "old", "hints": hints, "scores": ship.manifest_scores(tables)}
+
+    shipped = manifest({"test": _table(23.0, 89.0), "kodak24": _table(22.5, 88.5)})
+    same = {"test": _table(23.0, 89.0), "kodak24": _table(22.5, 88.5)}
+    assert ship.stays(shipped, same, takes_hints=True) is None  # the same colours, and hints too
+    assert "is not lower" in ship.stays(shipped, same, takes_hints=False)
+    assert ship.stays(shipped, {**same, "test": _table(23.0, 89.0, colorfulness=30.0)}, False) is None
+    reason = ship.stays(shipped, {**same, "kodak24": _table(22.4, 88.5)}, takes_hints=True)
+    assert "kodak24: psnr 22.40 < 22.50" in reason
+    assert "kodak24: not scored" in ship.stays(shipped, {"test": _table(23.0, 89.0)}, takes_hints=True)
+    assert "is not lower" in ship.stays(manifest(same, hints=True), same, takes_hints=True)
 
 
 def test_delta_cf_is_the_gap_between_mean_colourfulness_as_the_papers_count_it() -> None:
