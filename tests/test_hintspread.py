@@ -36,6 +36,25 @@ def test_a_hint_spreads_near_it_and_on_its_side_of_an_edge_at_each_distance() ->
     assert weight[10, 28, 0] < weight[10, 28, 1] < weight[10, 28, 2]  # σ 4, 12 and 32 px at 64
 
 
+def test_a_hint_counts_once_whatever_its_size_and_wherever_it_is() -> None:
+    size = 256
+    l_norm = np.full((size, size, 1), 0.5, np.float32)
+    hint_ab = np.zeros((1, size, size, 2), np.float32)
+    layer = hintspread_arch.HintSpread()
+
+    def weight_at(patch: tuple[slice, slice], point: tuple[int, int]) -> np.ndarray:
+        mask = np.zeros((1, size, size, 1), np.float32)
+        mask[(0, *patch)] = 1.0
+        return np.asarray(layer([hint_ab, mask, l_norm[None]]))[0][point][2::3]
+
+    click = weight_at((slice(100, 103), slice(100, 103)), (101, 101))
+    large = weight_at((slice(97, 106), slice(97, 106)), (101, 101))
+    np.testing.assert_allclose(click, 1.0, rtol=0.25)  # one click: about one unit at its point
+    np.testing.assert_allclose(large, click, rtol=0.5)  # a 9 × 9 patch: about the same, not 9 times
+    corner = weight_at((slice(0, 3), slice(0, 3)), (1, 1))
+    np.testing.assert_allclose(corner[-1] / click[-1], 1.0, atol=0.3)  # a click in a corner counts too
+
+
 def test_without_hints_the_spread_unet_colours_exactly_as_the_unet_it_started_from() -> None:
     plain, rng = coloured_plain_unet()
     spread = unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS, hints=True, spread=True)

@@ -19,7 +19,8 @@ gives it the spreading for free and learns only where to trust it:
 
 Shapes at ``S × S``: hint ab ``(B, S, S, 2)`` in [-1, 1]; mask ``(B, S, S, 1)`` in {0, 1};
 L ``(B, S, S, 1)`` in [0, 1]; the spread ``(B, S, S, 3 K)`` float32, per distance
-``[Σw·a, Σw·b, Σw]``, where a weight of 1 is one user's click (:data:`USER_PATCH` ² pixels at 256 × 256).
+``[Σw·a, Σw·b, Σw]``, where a weight of 1 is one hint at its point, whatever its size (a user's
+3 × 3 click or a simulated patch of up to 9 × 9 pixels at 256 × 256).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from colorlib.core.config import IMAGE_SIZE, L_MAX, USER_PATCH
+from colorlib.core.config import IMAGE_SIZE, L_MAX, MAX_PATCH
 
 #: The spatial σ of each spread, in pixels at IMAGE_SIZE × IMAGE_SIZE: near, object-sized, far.
 SPREAD_SIGMAS = (16.0, 48.0, 128.0)
@@ -87,11 +88,20 @@ class HintSpread(layers.Layer):
         centres = ops.convert_to_tensor(np.arange(self.bins, dtype=np.float32) * self.sigma_l)
         # Each pixel's share of the two L bins around it (linear "tent" weights): (B, S, S, bins).
         tent = ops.relu(1.0 - ops.abs(ops.multiply(l_norm, L_MAX) - centres) / self.sigma_l)
-        values = ops.concatenate([ops.multiply(hint_ab, mask), mask], axis=-1)
+        # Each hint counts once, whatever its size: a hinted pixel weighs 1 / the hinted pixels of
+        # its patch (up to MAX_PATCH² pixels of one colour), so a click and a larger simulated
+        # patch both bring one unit, and training sees the weights users give.
+        half = round(MAX_PATCH * size / IMAGE_SIZE) // 2
+        window = 2 * half + 1
+        padded = ops.pad(mask, [[0, 0], [half, half], [half, half], [0, 0]])  # zeros: exact sums at edges
+        around = ops.average_pool(padded, window, strides=1, padding="valid") * float(window**2)
+        # The largest count within reach is the whole patch's, for each of its pixels.
+        patch_area = ops.max_pool(around, window, strides=1, padding="same")
+        share = ops.divide(mask, ops.maximum(patch_area, 1.0))
+        values = ops.concatenate([ops.multiply(hint_ab, share), share], axis=-1)
         splat = ops.reshape(tent[..., :, None] * values[..., None, :], (-1, size, size, self.bins * 3))
-        click_side = max(1, round(USER_PATCH * size / IMAGE_SIZE))  # as colorlib.data.hints draws it
-        click = float(self.stride**2) / click_side**2  # a cell's mean -> its sum, in clicks
-        grid = ops.average_pool(splat, self.stride, strides=self.stride, padding="valid") * click
+        cell_sum = float(self.stride**2)  # a cell's mean -> its sum
+        grid = ops.average_pool(splat, self.stride, strides=self.stride, padding="valid") * cell_sum
         grid = ops.reshape(grid, (-1, cells, cells, self.bins, 3))
         bin_blur = ops.convert_to_tensor(_gaussian_matrix(self.bins, 1.0))
         grid = ops.einsum("bhwkc,kj->bhwjc", grid, bin_blur)

@@ -86,8 +86,9 @@ TF_STARTUP_NOISE = re.compile(
 #: The hint planes of a hint-aware U-Net (``hints: true``): the hints' ab (S, S, 2) and where they are
 #: (S, S, 1). Named here so that reading a hints file needs no Keras.
 HINT_AB, HINT_MASK = "hint_ab", "hint_mask"
-#: The side of a user's hint patch (one click), in pixels at IMAGE_SIZE × IMAGE_SIZE.
-USER_PATCH = 3
+#: The side of a user's hint patch (one click), and the largest patch side training simulates,
+#: in pixels at IMAGE_SIZE × IMAGE_SIZE.
+USER_PATCH, MAX_PATCH = 3, 9
 #: ``colorlib serve``: where it listens unless told otherwise (this machine only), and the largest
 #: upload it opens, in MB and in megapixels (a 40-megapixel photo is 20-40 MB as JPEG).
 SERVE_HOST, SERVE_PORT = "127.0.0.1", 8000

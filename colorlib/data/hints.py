@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE, L_MAX, USER_PATCH
+from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE, L_MAX, MAX_PATCH, USER_PATCH
 
 #: The share of training photos that get no hint at all.
 NO_HINT_PROBABILITY = 0.25
@@ -39,8 +39,6 @@ NO_HINT_PROBABILITY = 0.25
 GEOMETRIC_P = 1 / 8
 #: At most this many points per photo.
 MAX_HINTS = 50
-#: Largest patch side, in pixels at IMAGE_SIZE × IMAGE_SIZE.
-MAX_PATCH = 9
 #: The floor's joint-bilateral weight: σ in pixels at IMAGE_SIZE × IMAGE_SIZE, and in CIE L.
 FLOOR_SIGMA_PIXELS = 40.0
 FLOOR_SIGMA_L = 10.0
