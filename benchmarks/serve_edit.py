@@ -115,7 +115,9 @@ def main() -> None:
     parser.add_argument("--hints", type=int, default=3, choices=range(1, len(HINT_SPOTS) + 1))
     parser.add_argument("--drags", type=int, default=5)
     parser.add_argument("--model", help="a trained hint colorizer (.keras) instead of random weights")
-    parser.add_argument("--screenshot", type=Path, help="save the page with the floor's hints here (PNG)")
+    parser.add_argument(
+        "--screenshot", type=Path, help="save the floor's page here and the hint decoder's as NAME-hints.png"
+    )
     args = parser.parse_args()
     if not args.photo.is_file():
         parser.error(f"No photo at {args.photo}; give one with --photo.")
@@ -130,7 +132,13 @@ def main() -> None:
     rows = []
     for number, (name, model) in enumerate(colorizers.items()):
         with tempfile.TemporaryDirectory() as folder:
-            shot = args.screenshot if number == 0 else None
+            shot = None
+            if args.screenshot is not None:  # the floor's page, then the hint decoder's beside it
+                shot = (
+                    args.screenshot
+                    if number == 0
+                    else args.screenshot.with_stem(args.screenshot.stem + "-hints")
+                )
             times = measure(model, args.photo, args.hints, args.drags, shot, Path(folder))
         rows.append((name, statistics.median(times), max(times), len(times)))
     print(f"\nTime per edit in Chromium, {args.photo.name} ({args.hints} clicks, {args.drags} drags):")
