@@ -5,11 +5,13 @@ one click at a time and drags the last one, and reads the page's own timing of e
 the click to the new picture decoded: request, decoder or floor, JPEG, transfer). Prints the
 median and the slowest per colorizer, side by side:
 
-- ``floor``: the colorizer that ships with colorlib (trained without hints; the floor spreads
-  the hints over its colours: no network per edit);
-- ``hint decoder``: a hint-aware U-Net at the real shapes (Lite0 encoder, 256 × 256, default
-  filters) with random weights: the decoder runs at every edit (speed does not depend on the
-  weights' values), or ``--model`` a trained one.
+- ``floor``: the U-Net of the colorizer that ships with colorlib without its spread head (a
+  colorizer without hints: the joint-bilateral floor spreads the hints over its colours, no
+  network per edit);
+- ``hint decoder``: the shipped colorizer itself, whose decoder (U-Net and spread head) runs at
+  every edit, or ``--model`` another trained hint colorizer, or with ``--random`` a hint-aware
+  U-Net at the real shapes (Lite0 encoder, 256 × 256, default filters) with random weights
+  (speed does not depend on the weights' values).
 
 Not part of the test suite; needs Chromium and its driver::
 
@@ -114,7 +116,8 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO)
     parser.add_argument("--hints", type=int, default=3, choices=range(1, len(HINT_SPOTS) + 1))
     parser.add_argument("--drags", type=int, default=5)
-    parser.add_argument("--model", help="a trained hint colorizer (.keras) instead of random weights")
+    parser.add_argument("--model", help="a trained hint colorizer (.keras) instead of the shipped one")
+    parser.add_argument("--random", action="store_true", help="a hint U-Net with random weights instead")
     parser.add_argument(
         "--screenshot", type=Path, help="save the floor's page here and the hint decoder's as NAME-hints.png"
     )
@@ -123,11 +126,21 @@ def main() -> None:
         parser.error(f"No photo at {args.photo}; give one with --photo.")
     import tempfile
 
+    from colorlib.archs import colorizer_arch, hintspread_arch
     from colorlib.colorize import colorize, pretrained
 
+    shipped = pretrained.load_pretrained()
+    encoder, decoder = colorizer_arch.split_colorizer(shipped)
+    hints = shipped
+    if args.model:
+        hints = colorize.load_colorizer(args.model)
+    elif args.random:
+        hints = hint_colorizer()
     colorizers = {
-        "floor (shipped colorizer)": pretrained.load_pretrained(),
-        "hint decoder": colorize.load_colorizer(args.model) if args.model else hint_colorizer(),
+        "floor (shipped U-Net)": colorizer_arch.build_colorizer(
+            encoder, hintspread_arch.automatic_decoder(decoder)
+        ),
+        "hint decoder": hints,
     }
     rows = []
     for number, (name, model) in enumerate(colorizers.items()):

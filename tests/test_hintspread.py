@@ -68,6 +68,12 @@ def test_without_hints_the_spread_unet_colours_exactly_as_the_unet_it_started_fr
     with pytest.raises(ValueError, match="needs hints=True"):
         unet_arch.build_unet(SIZE, CHANNELS, None, filters=FILTERS, spread=True)
 
+    automatic = hintspread_arch.automatic_decoder(spread)  # the U-Net under the head, for the floor
+    assert not unet_arch.takes_hints(automatic)
+    np.testing.assert_array_equal(automatic.predict_on_batch(inputs), plain.predict_on_batch(inputs))
+    with pytest.raises(ValueError, match="no spread head"):
+        hintspread_arch.automatic_decoder(plain)
+
 
 @pytest.mark.slow
 def test_training_only_the_head_learns_the_hints_and_keeps_the_automatic_colours(

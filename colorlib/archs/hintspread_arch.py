@@ -31,7 +31,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from colorlib.core.config import IMAGE_SIZE, L_MAX, MAX_PATCH
+from colorlib.core.config import HINT_AB, HINT_MASK, IMAGE_SIZE, L_MAX, MAX_PATCH
 
 #: The spatial σ of each spread, in pixels at IMAGE_SIZE × IMAGE_SIZE: near, object-sized, far.
 SPREAD_SIGMAS = (16.0, 48.0, 128.0)
@@ -190,3 +190,17 @@ def train_only_head(decoder: keras.Model) -> list[str]:
     for layer in decoder.layers:
         layer.trainable = layer.name in HEAD_LAYERS
     return [layer.name for layer in decoder.layers if layer.trainable]
+
+
+def automatic_decoder(decoder: keras.Model) -> keras.Model:
+    """The U-Net under ``decoder``'s spread head, without the head: the same inputs less the hint
+    planes, and the automatic ab ``(B, S, S, 2)`` in [-1, 1] that the head blends hints into. It
+    shares ``decoder``'s layers and weights. For comparing the learned head with the
+    joint-bilateral floor over the very same automatic colours.
+
+    Raises ValueError when ``decoder`` has no spread head.
+    """
+    if "spread_gain" not in {layer.name for layer in decoder.layers}:
+        raise ValueError(f"The decoder '{decoder.name}' has no spread head; build it with hints and spread.")
+    inputs = {name: tensor for name, tensor in decoder.input.items() if name not in (HINT_AB, HINT_MASK)}
+    return keras.Model(inputs, decoder.get_layer("spread_blend").input[0], name="decoder")
