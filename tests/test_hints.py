@@ -178,7 +178,7 @@ def test_a_hint_colorizer_is_saved_loaded_and_colours_with_and_without_hints(hin
 
 
 def test_colorize_takes_a_hints_file_for_one_photo_and_says_what_is_wrong(
-    hint_colorizer: Path, tmp_path: Path, capsys
+    hint_colorizer: Path, small_colorizer, tmp_path: Path, capsys
 ) -> None:
     from PIL import Image
 
@@ -199,8 +199,17 @@ def test_colorize_takes_a_hints_file_for_one_photo_and_says_what_is_wrong(
         assert written.size == (50, 30)
     assert cli.main([*base, "--hints", str(bad)]) == 2
     assert "entry 2: (60, 5) is outside the photo (50 × 30 pixels)" in capsys.readouterr().err
-    assert cli.main(["colorize", str(photo), "--out", str(out), "--hints", str(good)]) == 2  # the shipped one
+    plain = tmp_path / "plain.keras"
+    small_colorizer.save(plain)
+    assert (
+        cli.main(["colorize", str(photo), "--out", str(out), "--model", str(plain), "--hints", str(good)])
+        == 2
+    )
     assert "trained without hints" in capsys.readouterr().err
+    shipped = tmp_path / "shipped"  # the colorizer that ships with colorlib takes hints
+    assert cli.main(["colorize", str(photo), "--out", str(shipped), "--hints", str(good)]) == 0
+    with Image.open(shipped / "old.png") as written:
+        assert written.size == (50, 30)
     two = ["colorize", str(photo), str(photo), "--out", str(out), "--model", str(hint_colorizer)]
     assert cli.main([*two, "--hints", str(good)]) == 2
     assert "--hints takes one photo" in capsys.readouterr().err

@@ -330,7 +330,8 @@ def colorize_with_hints(
     if not takes_hints(model):
         raise ValueError(
             "This colorizer was trained without hints, so it cannot take any. Give a hint colorizer with "
-            "--model (one trained with hints: true), or leave out --hints."
+            "--model (one trained with hints: true), leave out --model for the shipped one (it takes "
+            "hints), or leave out --hints."
         )
     check_vividness(vividness)
     scan = scan_inputs([path], recursive=False)
