@@ -15,7 +15,8 @@ median and the slowest per colorizer, side by side:
 
 Not part of the test suite; needs Chromium and its driver::
 
-    python benchmarks/serve_edit.py [--photo FILE] [--hints 3] [--drags 5] [--screenshot page.png]
+    python benchmarks/serve_edit.py [--photo FILE] [--hints 3 | --spots hints.json] [--drags 5]
+                                    [--screenshot page.png]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def hint_colorizer():
 
 
 def measure(
-    model, photo: Path, hints: int, drags: int, screenshot: Path | None, profile: Path
+    model, photo: Path, spots: tuple, drags: int, screenshot: Path | None, profile: Path
 ) -> list[float]:
     """Per-edit milliseconds as the page measured them: each click, then each drag step."""
     import uvicorn
@@ -71,6 +72,7 @@ def measure(
         field = browser.find_element(By.ID, "file")
         browser.execute_script("arguments[0].hidden = false", field)
         field.send_keys(str(photo))
+        browser.execute_script("arguments[0].hidden = true", field)  # as the page has it
 
         def renders() -> int:
             return int(browser.execute_script("return Number(document.body.dataset.renders || 0)"))
@@ -90,7 +92,7 @@ def measure(
             "const s = document.getElementById('compare'); s.value = 70; s.dispatchEvent(new Event('input'))"
         )
         stage = browser.find_element(By.ID, "stage")
-        for fx, fy, colour in HINT_SPOTS[:hints]:
+        for fx, fy, colour in spots:
             browser.execute_script(f"document.getElementById('colour').value = '{colour}'")
             box = stage.rect
             before = renders()
@@ -115,6 +117,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO)
     parser.add_argument("--hints", type=int, default=3, choices=range(1, len(HINT_SPOTS) + 1))
+    parser.add_argument(
+        "--spots",
+        type=Path,
+        help="a hints file (colorize's JSON) for --photo: where to click, in which colours",
+    )
     parser.add_argument("--drags", type=int, default=5)
     parser.add_argument("--model", help="a trained hint colorizer (.keras) instead of the shipped one")
     parser.add_argument("--random", action="store_true", help="a hint U-Net with random weights instead")
@@ -124,7 +131,23 @@ def main() -> None:
     args = parser.parse_args()
     if not args.photo.is_file():
         parser.error(f"No photo at {args.photo}; give one with --photo.")
+    import json
     import tempfile
+
+    from PIL import Image
+
+    from colorlib.colorize.hintfile import read_hints
+
+    spots = HINT_SPOTS[: args.hints]
+    if args.spots is not None:
+        with Image.open(args.photo) as photo:
+            width, height = photo.size
+        try:
+            read_hints(args.spots, (width, height))  # refuses a bad file, naming the entry
+        except (FileNotFoundError, ValueError) as error:
+            parser.error(str(error))
+        entries = json.loads(args.spots.read_text())
+        spots = tuple((entry["x"] / width, entry["y"] / height, entry["color"]) for entry in entries)
 
     from colorlib.archs import colorizer_arch, hintspread_arch
     from colorlib.colorize import colorize, pretrained
@@ -152,9 +175,9 @@ def main() -> None:
                     if number == 0
                     else args.screenshot.with_stem(args.screenshot.stem + "-hints")
                 )
-            times = measure(model, args.photo, args.hints, args.drags, shot, Path(folder))
+            times = measure(model, args.photo, spots, args.drags, shot, Path(folder))
         rows.append((name, statistics.median(times), max(times), len(times)))
-    print(f"\nTime per edit in Chromium, {args.photo.name} ({args.hints} clicks, {args.drags} drags):")
+    print(f"\nTime per edit in Chromium, {args.photo.name} ({len(spots)} clicks, {args.drags} drags):")
     print(f"{'colorizer':<28} {'median ms':>10} {'slowest ms':>11} {'edits':>6}")
     for name, median, slowest, count in rows:
         print(f"{name:<28} {median:>10.0f} {slowest:>11.0f} {count:>6}")
