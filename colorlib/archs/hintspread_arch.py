@@ -177,6 +177,12 @@ def spread_head(features, l_input, hint_ab, hint_mask, auto_ab, sigmas: Sequence
 HEAD_LAYERS = ("hint_spread", "spread_weights", "spread_inputs", "spread_conv", "spread_gain", "spread_blend")
 
 
+def _require_head(decoder: keras.Model) -> None:
+    """Raises ValueError when ``decoder`` has no spread head."""
+    if "spread_gain" not in {layer.name for layer in decoder.layers}:
+        raise ValueError(f"The decoder '{decoder.name}' has no spread head; build it with hints and spread.")
+
+
 def train_only_head(decoder: keras.Model) -> list[str]:
     """Freeze every layer of ``decoder`` but the spread head's (its BatchNormalization then runs
     in inference mode), so training a warm-started decoder changes only how hints are blended
@@ -184,9 +190,7 @@ def train_only_head(decoder: keras.Model) -> list[str]:
 
     Raises ValueError when ``decoder`` has no spread head.
     """
-    names = {layer.name for layer in decoder.layers}
-    if "spread_gain" not in names:
-        raise ValueError(f"The decoder '{decoder.name}' has no spread head; build it with hints and spread.")
+    _require_head(decoder)
     for layer in decoder.layers:
         layer.trainable = layer.name in HEAD_LAYERS
     return [layer.name for layer in decoder.layers if layer.trainable]
@@ -200,7 +204,6 @@ def automatic_decoder(decoder: keras.Model) -> keras.Model:
 
     Raises ValueError when ``decoder`` has no spread head.
     """
-    if "spread_gain" not in {layer.name for layer in decoder.layers}:
-        raise ValueError(f"The decoder '{decoder.name}' has no spread head; build it with hints and spread.")
+    _require_head(decoder)
     inputs = {name: tensor for name, tensor in decoder.input.items() if name not in (HINT_AB, HINT_MASK)}
     return keras.Model(inputs, decoder.get_layer("spread_blend").input[0], name="decoder")
