@@ -136,7 +136,11 @@ def test_other_lines_written_while_tensorflow_starts_still_print(tmp_path: Path)
     code = (
         "import sys, colorlib.core.quiet as q; q.import_tensorflow_quietly(); print('later', file=sys.stderr)"
     )
-    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")
+    }
     environment["PYTHONPATH"] = str(tmp_path)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
     assert result.returncode == 0, result.stderr
@@ -145,6 +149,34 @@ def test_other_lines_written_while_tensorflow_starts_still_print(tmp_path: Path)
     assert lines[-1] == "later"
     for noise in TENSORFLOW_NOISE:
         assert noise not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_commands_leave_tensorflow_alone_on_another_keras_backend(tmp_path: Path, backend: str) -> None:
+    """A GPU machine with JAX or PyTorch and no TensorFlow runs colorlib's commands: the quiet
+    import must not import TensorFlow there (this one fails loudly if it is imported)."""
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("raise ImportError('TensorFlow was imported')\n")
+    code = (
+        "import sys, colorlib.core.quiet as q; q.import_tensorflow_quietly(); "
+        "print('tensorflow' in sys.modules)"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path), "KERAS_BACKEND": backend}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_tensorflow_is_the_backend_only_when_chosen_and_installed(monkeypatch) -> None:
+    from colorlib.core import quiet
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert quiet.tensorflow_backend()  # the default, and installed here
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert not quiet.tensorflow_backend()
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(quiet.importlib.util, "find_spec", lambda name: None)
+    assert not quiet.tensorflow_backend()
 
 
 def test_a_kernels_stderr_is_relayed_without_tensorflows_start_up_lines(monkeypatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -15,6 +16,13 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def tensorflow_backend() -> bool:
+    """Whether Keras will run on TensorFlow: ``KERAS_BACKEND`` unset or ``tensorflow``, and
+    TensorFlow installed."""
+    chosen = os.environ.get("KERAS_BACKEND", "tensorflow").strip().lower()
+    return chosen == "tensorflow" and importlib.util.find_spec("tensorflow") is not None
+
+
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow and probe its devices with its C++ start-up lines left out of stderr.
 
@@ -23,9 +31,13 @@ def import_tensorflow_quietly() -> None:
     every other line written then is passed on, and stderr is restored before anything
     else runs, so later warnings and errors print as usual. ``TF_CPP_MIN_LOG_LEVEL=0``
     passes everything on.
+
+    Does nothing when ``KERAS_BACKEND`` names another backend (JAX, PyTorch) or TensorFlow
+    is not installed: Keras then never imports it, and a GPU machine without TensorFlow
+    runs colorlib's commands all the same.
     """
     quiet_tensorflow()
-    if "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules or not tensorflow_backend():
         return
     sys.stderr.flush()
     try:
