@@ -162,8 +162,20 @@ def test_early_stopping_keeps_the_run_finished(tmp_path: Path) -> None:
         _tiny_model(), (x, noise), (x, y), tmp_path, epochs=60, batch_size=16, patience=1, verbose=0
     )
     assert result.stopped_early and result.epochs_completed < 60
+    # The model holds the best epoch's weights, the one before the last (patience 1), and says so.
+    losses = result.history["val_loss"]
+    assert result.kept_epoch == losses.index(min(losses)) == result.epochs_completed - 2
+    assert result.kept_val_loss == min(losses) < losses[-1]
+    assert result.model.evaluate(x, y, verbose=0) == pytest.approx(min(losses), rel=1e-4)
     again = fitting.train(_tiny_model(), (x, noise), (x, y), tmp_path, epochs=60, patience=1, verbose=0)
     assert again.epochs_completed == result.epochs_completed
+
+
+def test_the_kept_epoch_is_the_best_with_early_stopping_and_the_last_without() -> None:
+    history = {"epoch": [0, 1, 2, 3], "val_loss": [0.5, 0.2, 0.3, 0.2]}
+    assert fitting.kept_epoch(history, early_stopping=True) == 1  # the first of the lowest
+    assert fitting.kept_epoch(history, early_stopping=False) == 3
+    assert fitting.kept_epoch({"epoch": [], "val_loss": []}, early_stopping=True) is None
 
 
 TRAIN_SCRIPT = textwrap.dedent(

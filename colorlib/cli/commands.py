@@ -101,10 +101,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     # One line per epoch when the output goes to a file or a pipe, a live bar in a terminal.
     result = workflow.train_run(params, fresh=args.fresh, verbose="auto" if sys.stdout.isatty() else 2)
     paths = workflow.run_paths(params)
-    print(
-        f"Trained {result.epochs_completed} epochs; final validation loss "
-        f"{result.history.get('val_loss', [float('nan')])[-1]:.5f}. Model: {paths.colorizer}"
+    kept = (
+        f"the model has epoch {result.kept_epoch + 1}'s weights (validation loss {result.kept_val_loss:.5f})"
+        if result.kept_epoch is not None
+        else "no validation loss was recorded"
     )
+    print(f"Trained {result.epochs_completed} epochs; {kept}. Model: {paths.colorizer}")
     return 0
 
 

@@ -64,6 +64,15 @@ class TrainResult:
     epochs_completed: int = 0
     stopped_early: bool = False
     out_dir: Path = Path()
+    #: The epoch (0-based) whose weights ``model`` holds: see :func:`kept_epoch`.
+    kept_epoch: int | None = None
+
+    @property
+    def kept_val_loss(self) -> float | None:
+        """The validation loss of the weights the model holds (None before any epoch)."""
+        if self.kept_epoch is None:
+            return None
+        return self.history[MONITOR][self.history["epoch"].index(self.kept_epoch)]
 
     @property
     def history_csv(self) -> Path:
@@ -209,6 +218,20 @@ def callbacks(
     return chosen
 
 
+def kept_epoch(history: dict[str, list[float]], early_stopping: bool) -> int | None:
+    """The epoch (0-based) whose weights a finished run's model holds, from its ``history``.
+
+    With early stopping (``patience`` set), the first epoch with the lowest validation loss:
+    :class:`EarlyStop` restores its weights when training ends. Otherwise the last epoch.
+    None when no epoch has a validation loss.
+    """
+    epochs, losses = history.get("epoch", []), history.get(MONITOR, [])
+    if not losses:
+        return None
+    position = losses.index(min(losses)) if early_stopping else len(losses) - 1
+    return int(epochs[position])
+
+
 def read_metadata(out_dir: Path | str) -> dict[str, Any] | None:
     """The backup's metadata (``{"epoch": E, "finished": bool}``), or None when no epoch finished."""
     path = Path(out_dir) / BACKUP_DIR / METADATA_FILE
@@ -312,6 +335,7 @@ def train(
         epochs_completed=completed,
         stopped_early=completed < epochs or (stopped_before and completed < initial_epoch),
         out_dir=out_dir,
+        kept_epoch=kept_epoch(history, patience is not None),
     )
 
 

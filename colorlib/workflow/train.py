@@ -264,18 +264,21 @@ def save_trained(params: Params, decoder):
     _, step = training_steps(params)
     history = fitting.read_history(paths.history_csv)
     completed = int(history["epoch"][-1]) + 1 if history.get("epoch") else 0
-    if not step.done() or not paths.colorizer.is_file():
-        colorizer = colorizer_arch.build_colorizer(load_run_encoder(params), decoder, params.learning_rate)
-        fitting.save_model(colorizer, paths.colorizer)
-        val_loss = history.get("val_loss") or [None]
-        step.finish({"epochs_completed": completed, "val_loss": val_loss[-1]})
-    return fitting.TrainResult(
+    result = fitting.TrainResult(
         model=decoder,
         history=history,
         epochs_completed=completed,
         stopped_early=completed < training_epochs(params),
         out_dir=paths.model_dir,
+        kept_epoch=fitting.kept_epoch(history, params.patience is not None),
     )
+    if not step.done() or not paths.colorizer.is_file():
+        colorizer = colorizer_arch.build_colorizer(load_run_encoder(params), decoder, params.learning_rate)
+        fitting.save_model(colorizer, paths.colorizer)
+        step.finish(
+            {"epochs_completed": completed, "kept_epoch": result.kept_epoch, "val_loss": result.kept_val_loss}
+        )
+    return result
 
 
 def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
