@@ -198,3 +198,12 @@ def test_run_optimizer_and_loss_are_what_notebook_03_compiles_with(loss: str, ex
         assert type(chosen).__name__ == "Huber"
     else:
         assert chosen == expected
+
+
+@pytest.mark.parametrize(("loss", "expected"), [("mse", 5), ("huber", 5), ("gan", None), ("ddcolor", None)])
+def test_patience_stops_the_generators_training_not_the_adversarial_epochs(loss: str, expected) -> None:
+    from colorlib.workflow.train import run_patience
+
+    params = Params(loss=loss, gan_from="mse", decoder="unet", patience=5)
+    assert run_patience(params) == expected
+    assert run_patience(workflow.generator_params(params)) == 5  # the generator's training keeps it

@@ -26,6 +26,18 @@ from colorlib.workflow.runs import (
 )
 
 
+def run_patience(params: Params) -> int | None:
+    """The early-stopping patience of the run's own training step: ``patience``, except for
+    ``loss: gan`` and ``ddcolor``, whose fine-tuning runs all ``gan_epochs`` and keeps the last.
+
+    An adversarial run's validation loss includes the discriminator's verdict, and the
+    discriminator changes every epoch, so a lower value is not a better generator; notebook
+    05 scores every epoch's snapshot instead. ``patience`` still applies to the generator's
+    training (``gan_from``).
+    """
+    return None if params.loss in ADVERSARIAL_LOSSES else params.patience
+
+
 def training_callbacks(params: Params, train=None, fresh: bool = False) -> list:
     """colorlib's callbacks for ``decoder.fit`` (notebook 03): CSV log, early stopping, backup.
 
@@ -52,7 +64,7 @@ def training_callbacks(params: Params, train=None, fresh: bool = False) -> list:
     finished, epochs = fitting.finished_epochs(model_dir), training_epochs(params)
     if 0 < finished < epochs:
         print(f"Resuming from the backup after epoch {finished} of {epochs}.")
-    chosen = fitting.callbacks(model_dir, params.patience)
+    chosen = fitting.callbacks(model_dir, run_patience(params))
     if params.loss in ADVERSARIAL_LOSSES:
         from colorlib.training import gan
 
@@ -270,7 +282,7 @@ def save_trained(params: Params, decoder):
         epochs_completed=completed,
         stopped_early=completed < training_epochs(params),
         out_dir=paths.model_dir,
-        kept_epoch=fitting.kept_epoch(history, params.patience is not None),
+        kept_epoch=fitting.kept_epoch(history, run_patience(params) is not None),
     )
     if not step.done() or not paths.colorizer.is_file():
         colorizer = colorizer_arch.build_colorizer(load_run_encoder(params), decoder, params.learning_rate)
