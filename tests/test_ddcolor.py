@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -189,6 +190,7 @@ def test_a_ddcolor_run_fine_tunes_the_generator_of_another_run(tmp_path: Path) -
 
     from colorlib import workflow
     from colorlib.archs import colorizer_arch
+    from colorlib.workflow import keys
 
     photos = colour_photos(tmp_path / "photos", 10, seed=3)
     settings = {"encoder": "efficientnet_lite0", "decoder": "unet", "optimizer": "adamw", "patience": 1}
@@ -205,7 +207,16 @@ def test_a_ddcolor_run_fine_tunes_the_generator_of_another_run(tmp_path: Path) -
 
     workflow.train_run(mse, verbose=0)
     assert "learning_rate" in fitting.read_history(workflow.run_paths(mse).history_csv)
+    generator_key = keys.model_key(mse)
+    # A new session's copy of the photos: same pixels, new file times. `colorlib train` refreshes
+    # this run's own features step; the generator run's is checked again by the training itself.
+    for photo in photos:
+        os.utime(photo, ns=(photo.stat().st_atime_ns, photo.stat().st_mtime_ns + 10**9))
+    assert not keys.features_step(mse).done()
+    workflow.extract_run_features(params, workflow.build_run_encoder(params), progress=False)
     result = workflow.train_run(params, verbose=0)
+    assert keys.features_step(mse).done()
+    assert keys.model_key(mse) == generator_key  # the MSE run was not trained again
     assert workflow.run_paths(params).model_dir.name == "model-ddcolor"
     assert {"l1", "perceptual", "adversarial", "colorfulness", "d_loss"} <= set(result.history)
     tuned = colorizer_arch.split_colorizer(workflow.load_run_model(params))[1]

@@ -93,7 +93,7 @@ def features_step(params: Params) -> steps.Step:
         **decoder_key_inputs(params, "skips"),
         **extras,
     )
-    return steps.Step(run_paths(params).features_dir / "step.json", key)
+    return steps.Step(run_paths(params).features_record, key)
 
 
 def features_content(params: Params) -> dict[str, str]:

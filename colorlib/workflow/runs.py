@@ -67,6 +67,11 @@ class RunPaths:
         return self.run_dir / "features"
 
     @property
+    def features_record(self) -> Path:
+        """Notebook 02's step record: its key and the digest of each split's feature index."""
+        return self.features_dir / "step.json"
+
+    @property
     def model_dir(self) -> Path:
         return self.run_dir / self.model_folder
 

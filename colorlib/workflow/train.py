@@ -207,6 +207,7 @@ def pretrained_generator(params: Params):
 
     generator = generator_params(params)
     if params.generator_run:
+        _recheck_generator_features(generator)
         _, step = training_steps(generator)
         if not (step.done() and run_paths(generator).colorizer.is_file()):
             raise FileNotFoundError(
@@ -216,6 +217,32 @@ def pretrained_generator(params: Params):
             )
     train_run(generator, verbose=2)
     return colorizer_arch.split_colorizer(load_run_model(generator))[1]
+
+
+def _recheck_generator_features(generator: Params) -> None:
+    """Check the ``generator_run``'s feature index against its photos again when their file stamps
+    changed since notebook 02 ran there (the photos copied or restored with new times).
+
+    The generator's training is keyed on what its cached features hold
+    (:func:`colorlib.workflow.keys.features_content`), and that needs its features step to be
+    current. ``colorlib train`` refreshes the run's own step before training, but not the other
+    run's. Re-indexing reads the photos and finds their views in the content-addressed cache,
+    so it encodes nothing when the pixels are the same, and the generator's key is unchanged.
+    A run that never cached its features is left alone: :func:`pretrained_generator` then says
+    to train it first.
+    """
+    from colorlib.workflow.encode import extract_run_features
+    from colorlib.workflow.keys import features_step
+
+    if not run_paths(generator).features_record.is_file():
+        return
+    if features_step(generator).done():
+        return
+    print(
+        f"The photos of the generator run '{generator.run_name}' have new file times since its "
+        "features were cached; checking them against the cache."
+    )
+    extract_run_features(generator, load_run_encoder(generator))
 
 
 def _new_gan(params: Params):
