@@ -101,6 +101,17 @@ def test_the_colorfulness_term_raises_colorfulness() -> None:
     assert after > before + 0.05
 
 
+def test_the_default_colorfulness_weight_keeps_ddcolors_balance_with_a_batch_mean() -> None:
+    from colorlib.core.params import Params
+
+    # DDColor: 0.5 × Σ over its batch of 16 of (1 − colorfulness); colorlib: weight × the batch mean.
+    rgb = np.random.default_rng(0).uniform(size=(ddcolor.DDCOLOR_BATCH_SIZE, 8, 8, 3)).astype("float32")
+    ddcolors = 0.5 * float(np.sum(1.0 - np.asarray(labops.colorfulness(rgb))))
+    ours = ddcolor.LossWeights().colorfulness * float(np.asarray(ddcolor.colorfulness_loss(rgb)))
+    assert ours == pytest.approx(ddcolors, rel=1e-5)
+    assert Params().colorfulness_weight == ddcolor.LossWeights().colorfulness
+
+
 def test_the_perceptual_term_brings_the_features_of_the_colours_towards_the_truth() -> None:
     inputs, ab = tiny_batches(4)
     network = tiny_perceptual()

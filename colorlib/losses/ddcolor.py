@@ -2,8 +2,9 @@
 
 ``loss: ddcolor`` (:class:`colorlib.training.gan.GANTrainer`) sums them with the adversarial term
 of the PatchGAN, each with its weight (:class:`LossWeights`; DDColor's
-``options/train/train_ddcolor.yml``: L1 0.1, perceptual 5.0, adversarial 1.0, colorfulness 0.5),
-and trains on targets made more vivid by :func:`enhance_ab` (``color_enhance`` 1.2).
+``options/train/train_ddcolor.yml``: L1 0.1, perceptual 5.0, adversarial 1.0, colorfulness 0.5
+summed over its batch of 16, which is 8.0 here, where every term is a batch mean), and trains on
+targets made more vivid by :func:`enhance_ab` (``color_enhance`` 1.2).
 
 Shapes for an ``S × S`` training image::
 
@@ -33,8 +34,13 @@ from colorlib.color import labops
 #: The weight of each stage the perceptual network gives
 #: (:func:`colorlib.archs.perceptual_arch.perceptual_network`: Lite0 at strides 4, 8, 16, 32).
 PERCEPTUAL_STAGE_WEIGHTS = (1 / 8, 1 / 4, 1 / 2, 1.0)
-#: DDColor's weights (train_ddcolor.yml) and its color_enhance factor.
-DDCOLOR_L1, DDCOLOR_PERCEPTUAL, DDCOLOR_ADVERSARIAL, DDCOLOR_COLORFULNESS = 0.1, 5.0, 1.0, 0.5
+#: DDColor's batch size (train_ddcolor.yml). Its ColorfulnessLoss sums over the batch where its
+#: other terms are means, so its colorfulness weight counts this many times in the balance.
+DDCOLOR_BATCH_SIZE = 16
+#: DDColor's weights (train_ddcolor.yml), the colorfulness one as a batch mean (0.5 × 16), and its
+#: color_enhance factor.
+DDCOLOR_L1, DDCOLOR_PERCEPTUAL, DDCOLOR_ADVERSARIAL = 0.1, 5.0, 1.0
+DDCOLOR_COLORFULNESS = 0.5 * DDCOLOR_BATCH_SIZE
 DDCOLOR_COLOR_ENHANCE = 1.2
 
 
@@ -73,8 +79,8 @@ def l1_loss(true_ab, predicted_ab):
 def colorfulness_loss(rgb):
     """DDColor's colorfulness loss: the batch mean of ``1 − colorfulness`` of each RGB image in [0, 1].
 
-    DDColor sums over its batch instead (16 photos), so its weight 0.5 counts 16 times more there
-    than here: raise ``colorfulness_weight`` to match it.
+    DDColor sums over its batch instead (:data:`DDCOLOR_BATCH_SIZE` photos), so its weight 0.5 is
+    :data:`DDCOLOR_COLORFULNESS` (8.0) here, the default.
     """
     return ops.mean(1.0 - labops.colorfulness(rgb))
 
