@@ -81,14 +81,18 @@ def test_color_enhance_scales_and_clips_ab_and_refuses_nonsense() -> None:
         ddcolor.LossWeights(l1=-1.0)
 
 
-def test_the_l1_term_brings_the_colours_towards_the_enhanced_targets() -> None:
+def test_the_l1_term_brings_the_colours_towards_the_true_ab_not_the_enhanced_ones() -> None:
     inputs, ab = tiny_batches(4)
+    # As in DDColor, color_enhance changes what the perceptual term and the discriminator see,
+    # not L1's target.
     trainer = tiny_trainer(only("l1"), color_enhance=1.5)
-    target = np.clip(ab * 1.5, -1, 1)
-    before = np.abs(np.asarray(trainer(inputs)) - target).mean()
+    before = np.abs(np.asarray(trainer(inputs)) - ab).mean()
     fit_steps(trainer, inputs, ab)
-    after = np.abs(np.asarray(trainer(inputs)) - target).mean()
-    assert after < 0.7 * before
+    fake = np.asarray(trainer(inputs))
+    assert np.abs(fake - ab).mean() < 0.7 * before
+    logged = trainer.evaluate(inputs, ab, batch_size=len(ab), verbose=0, return_dict=True)["l1"]
+    assert logged == pytest.approx(float(np.abs(fake - ab).mean()), rel=1e-4)
+    assert logged != pytest.approx(float(np.abs(fake - np.clip(ab * 1.5, -1, 1)).mean()), rel=1e-2)
     assert set(trainer.trackers) == {"loss", "l1"} and trainer.discriminator is None
 
 
@@ -110,6 +114,20 @@ def test_the_default_colorfulness_weight_keeps_ddcolors_balance_with_a_batch_mea
     ours = ddcolor.LossWeights().colorfulness * float(np.asarray(ddcolor.colorfulness_loss(rgb)))
     assert ours == pytest.approx(ddcolors, rel=1e-5)
     assert Params().colorfulness_weight == ddcolor.LossWeights().colorfulness
+
+
+def test_the_default_l1_weight_keeps_ddcolors_balance_on_normalized_ab() -> None:
+    from colorlib.core.params import Params
+
+    # DDColor: 0.1 × mean |Δab| in CIE units; colorlib: weight × mean |Δab| on ab / AB_SCALE.
+    rng = np.random.default_rng(1)
+    true_cie, fake_cie = rng.uniform(-100, 100, size=(2, 4, 8, 8, 2)).astype("float32")
+    ddcolors = 0.1 * float(np.mean(np.abs(true_cie - fake_cie)))
+    ours = ddcolor.LossWeights().l1 * float(
+        np.asarray(ddcolor.l1_loss(lab.normalize_ab(true_cie), lab.normalize_ab(fake_cie)))
+    )
+    assert ours == pytest.approx(ddcolors, rel=1e-5)
+    assert Params().l1_weight == ddcolor.LossWeights().l1
 
 
 def test_the_perceptual_term_brings_the_features_of_the_colours_towards_the_truth() -> None:

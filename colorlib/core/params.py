@@ -134,7 +134,9 @@ class Params:
         "loss=gan or ddcolor: the run whose finished gan_from training is the generator, trained "
         "first with the same settings (None: this run trains its own in model/)",
     )
-    l1_weight: float = _param(0.1, "loss=ddcolor: weight of the L1 term on ab (0: off)")
+    l1_weight: float = _param(
+        12.8, "loss=ddcolor: weight of the L1 term on ab / 128 (0: off; 12.8 is DDColor's 0.1 on CIE ab)"
+    )
     perceptual_weight: float = _param(
         5.0, "loss=ddcolor: weight of the perceptual term, frozen Lite0 features of RGB (0: off)"
     )

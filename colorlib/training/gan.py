@@ -163,11 +163,14 @@ class GANTrainer(keras.Model):
     def _step_losses(self, inputs, ab, training: bool) -> dict:
         """``{"loss": generator loss, <term>: unweighted term, "d_loss": ...}``, scalars, for one batch."""
         fake = self.generator(inputs, training=training)
-        target = ddcolor.enhance_ab(ops.cast(ab, fake.dtype), self.color_enhance)
+        # As in DDColor, L1 compares with the true ab; the perceptual term and the discriminator
+        # see the enhanced colours.
+        true_ab = ops.cast(ab, fake.dtype)
+        target = ddcolor.enhance_ab(true_ab, self.color_enhance)
         l_norm = inputs[unet_arch.L_INPUT]
         values = {}
         if "l1" in self.terms:
-            values["l1"] = ddcolor.l1_loss(target, fake)
+            values["l1"] = ddcolor.l1_loss(true_ab, fake)
         if "perceptual" in self.terms or "colorfulness" in self.terms:
             fake_rgb = labops.lab_to_rgb(l_norm, fake)
         if "perceptual" in self.terms:
