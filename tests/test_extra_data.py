@@ -51,6 +51,15 @@ def test_extra_training_photos_are_cached_with_their_own_views_and_join_training
     assert workflow.keys.features_step(params).key != before
 
 
+def test_a_missing_extra_folder_is_named_with_how_to_build_it(tmp_path: Path) -> None:
+    main = colour_photos(tmp_path / "main", 10, seed=0)[0].parent
+    params = run_params(tmp_path, main, "missing")
+    params.dataset = [str(main), str(tmp_path / "extra")]
+    with pytest.raises(FileNotFoundError, match=r"extra photo folder .*extra.*docs/training\.md") as error:
+        workflow.prepare_dataset(params, progress=False)
+    assert "demo-data" not in str(error.value)
+
+
 def test_one_folder_keeps_its_step_keys(tmp_path: Path) -> None:
     main = colour_photos(tmp_path / "main", 10, seed=0)[0].parent
     params = run_params(tmp_path, main, "one")

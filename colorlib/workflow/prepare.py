@@ -49,7 +49,17 @@ def dataset_root(params: Params) -> Path:
 
 
 def extra_color_files(params: Params) -> list[str]:
-    """The colour photos of the second and later dataset folders, sorted (none for one folder)."""
+    """The colour photos of the second and later dataset folders, sorted (none for one folder).
+
+    Raises ``FileNotFoundError`` naming the folder when one of them does not exist.
+    """
+    for root in params.dataset_folders[1:]:
+        if not Path(root).expanduser().exists():
+            raise FileNotFoundError(
+                f"The extra photo folder {root} (a second or later folder of `dataset:`) does not exist. "
+                "Build it first (docs/training.md says how the extra photos of params/larger/ are built), "
+                "or take it out of `dataset:`."
+            )
     return sorted(
         str(path) for root in params.dataset_folders[1:] for path in images.find_dataset(root).color_files
     )
