@@ -53,16 +53,18 @@ def extra_color_files(params: Params) -> list[str]:
 
     Raises ``FileNotFoundError`` naming the folder when one of them does not exist.
     """
+    files: list[str] = []
     for root in params.dataset_folders[1:]:
-        if not Path(root).expanduser().exists():
+        try:
+            dataset = images.find_dataset(root)
+        except FileNotFoundError as error:
             raise FileNotFoundError(
                 f"The extra photo folder {root} (a second or later folder of `dataset:`) does not exist. "
                 "Build it first (docs/training.md says how the extra photos of params/larger/ are built), "
                 "or take it out of `dataset:`."
-            )
-    return sorted(
-        str(path) for root in params.dataset_folders[1:] for path in images.find_dataset(root).color_files
-    )
+            ) from error
+        files.extend(str(path) for path in dataset.color_files)
+    return sorted(files)
 
 
 def split_extra(files: list[str], held_back: int, seed: int) -> dict[str, list[str]]:
