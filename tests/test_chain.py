@@ -354,3 +354,24 @@ def test_smoke_parameters_file_runs_anywhere():
     """params/smoke.yaml must not need the ImageNet download (the chain is checked offline)."""
     values = yaml.safe_load((chain.project_root() / "params" / "smoke.yaml").read_text())
     assert values["encoder_weights"] is None
+
+
+def test_kernels_talk_over_private_unix_sockets_and_leave_none_behind(tiny_chain, capsys, monkeypatch):
+    notebooks, params, reports = tiny_chain
+    runtime = notebooks.parent / "runtime"
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    checked = nbformat.read(notebooks / "05_results.ipynb", as_version=4)
+    checked.cells.append(
+        v4.new_code_cell(
+            "from ipykernel.kernelapp import IPKernelApp\n"
+            "kernel_app = IPKernelApp.instance()\n"
+            "assert kernel_app.transport == 'ipc', kernel_app.transport\n"
+            "assert kernel_app.ip.startswith(os.environ['JUPYTER_RUNTIME_DIR']), kernel_app.ip"
+        )
+    )
+    nbformat.write(checked, notebooks / "05_results.ipynb")
+
+    assert pipeline_cli(params, reports, notebooks) == 0
+    assert "without encryption" not in capsys.readouterr().err
+    left = [path.name for folder in (notebooks, runtime) for path in folder.iterdir() if "ipc" in path.name]
+    assert left == []  # no socket files in the notebooks' folder or the runtime folder

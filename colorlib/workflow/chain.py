@@ -25,6 +25,7 @@ import os
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +45,8 @@ NOTEBOOKS = (
     "04_colorization.ipynb",
     "05_results.ipynb",
 )
+#: How the chain's kernels talk to it: Unix sockets (jupyter_client's ``ipc``), not TCP.
+IPC_TRANSPORT = "ipc"
 #: The name of the link to the newest run inside the reports folder.
 LATEST = "latest"
 #: The papermill engine of the chain: nbclient's, announcing each cell (:func:`_progress_engine`).
@@ -198,14 +201,27 @@ def cell_logger(prefix: str, log: Callable[[str], None]) -> CellCallback:
 
 @functools.cache
 def _quiet_kernel_manager() -> type:
-    """A kernel manager whose kernels' stderr reaches ours without TensorFlow's start-up lines.
+    """A kernel manager whose kernels' stderr reaches ours without TensorFlow's start-up lines, and
+    whose kernels talk to it over Unix sockets instead of TCP.
 
     A kernel writes those lines (:data:`colorlib.core.config.TF_STARTUP_NOISE`) before its log level
     applies, so they are filtered on the way: the kernel's stderr is a pipe, relayed by a thread.
+
+    The sockets (``ipc`` transport) live in Jupyter's runtime folder (private to the user), under a
+    name of their own per kernel, so that no other process can reach the kernel and two chains
+    never share one; over TCP every kernel warned that its traffic was unencrypted.
     """
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
 
     class QuietKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+            kwargs.setdefault("transport", IPC_TRANSPORT)
+            kwargs.setdefault("ip", str(runtime / f"colorlib-{uuid.uuid4().hex[:12]}-ipc"))
+            super().__init__(**kwargs)
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw["stderr"] = subprocess.PIPE
             await super()._async_launch_kernel(kernel_cmd, **kw)
