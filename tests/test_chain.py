@@ -13,8 +13,11 @@ import base64
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 import htmlcheck
 import nbformat
@@ -358,7 +361,7 @@ def test_smoke_parameters_file_runs_anywhere():
 
 def test_kernels_talk_over_private_unix_sockets_and_leave_none_behind(tiny_chain, capsys, monkeypatch):
     notebooks, params, reports = tiny_chain
-    runtime = notebooks.parent / "runtime"
+    runtime = Path(tempfile.mkdtemp(prefix="rt-"))  # pytest's tmp_path may be too long a path for sockets
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
     checked = nbformat.read(notebooks / "05_results.ipynb", as_version=4)
     checked.cells.append(
@@ -375,3 +378,13 @@ def test_kernels_talk_over_private_unix_sockets_and_leave_none_behind(tiny_chain
     assert "without encryption" not in capsys.readouterr().err
     left = [path.name for folder in (notebooks, runtime) for path in folder.iterdir() if "ipc" in path.name]
     assert left == []  # no socket files in the notebooks' folder or the runtime folder
+    shutil.rmtree(runtime)
+
+
+@pytest.mark.parametrize(("extra", "transport"), [("", "ipc"), ("r" * 100, "tcp")])
+def test_kernels_keep_tcp_where_the_runtime_folder_is_too_long_for_a_socket(monkeypatch, extra, transport):
+    short = Path(tempfile.mkdtemp(prefix="rt-"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(short / extra))
+    manager = chain._quiet_kernel_manager()(kernel_name="python3")
+    shutil.rmtree(short)
+    assert manager.transport == transport

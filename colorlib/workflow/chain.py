@@ -47,6 +47,10 @@ NOTEBOOKS = (
 )
 #: How the chain's kernels talk to it: Unix sockets (jupyter_client's ``ipc``), not TCP.
 IPC_TRANSPORT = "ipc"
+#: The longest path a Unix socket can have, in bytes (macOS's 104 less the final NUL; Linux allows 107).
+UNIX_SOCKET_PATH_MAX = 103
+#: What jupyter_client appends to the sockets' base path, at most: "-" and a channel number.
+IPC_SUFFIX_MAX = 6
 #: The name of the link to the newest run inside the reports folder.
 LATEST = "latest"
 #: The papermill engine of the chain: nbclient's, announcing each cell (:func:`_progress_engine`).
@@ -209,7 +213,8 @@ def _quiet_kernel_manager() -> type:
 
     The sockets (``ipc`` transport) live in Jupyter's runtime folder (private to the user), under a
     name of their own per kernel, so that no other process can reach the kernel and two chains
-    never share one; over TCP every kernel warned that its traffic was unencrypted.
+    never share one; over TCP every kernel warned that its traffic was unencrypted. Where the runtime
+    folder's path is too long for a socket's name, the kernels keep TCP (and its warning).
     """
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
@@ -217,9 +222,11 @@ def _quiet_kernel_manager() -> type:
     class QuietKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             runtime = Path(jupyter_runtime_dir())
-            runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-            kwargs.setdefault("transport", IPC_TRANSPORT)
-            kwargs.setdefault("ip", str(runtime / f"colorlib-{uuid.uuid4().hex[:12]}-ipc"))
+            sockets = str(runtime / f"colorlib-{uuid.uuid4().hex[:12]}-ipc")  # + "-<n>" per channel
+            if len(os.fsencode(sockets)) + IPC_SUFFIX_MAX <= UNIX_SOCKET_PATH_MAX:
+                runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+                kwargs.setdefault("transport", IPC_TRANSPORT)
+                kwargs.setdefault("ip", sockets)
             super().__init__(**kwargs)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
