@@ -27,7 +27,7 @@ from nbformat import v4
 
 from colorlib import cli
 from colorlib.reports import htmlreport, summaries
-from colorlib.workflow import chain, runindex
+from colorlib.workflow import chain, chainlog, runindex
 
 
 def pipeline_cli(params, reports, notebooks) -> int:
@@ -388,3 +388,31 @@ def test_kernels_keep_tcp_where_the_runtime_folder_is_too_long_for_a_socket(monk
     manager = chain._quiet_kernel_manager()(kernel_name="python3")
     shutil.rmtree(short)
     assert manager.transport == transport
+
+
+def test_the_log_shows_training_epochs_and_progress_bars_while_a_cell_runs(tiny_chain, monkeypatch):
+    notebooks, params, reports = tiny_chain
+    monkeypatch.setattr(chainlog, "BAR_INTERVAL_S", 0.0)  # every bar counts as long: all its states
+    training = nbformat.read(notebooks / "03_training.ipynb", as_version=4)
+    training.cells.append(
+        v4.new_code_cell(
+            "import sys\nfrom tqdm import tqdm\n"
+            "for _ in tqdm(range(3), desc='features', file=sys.stderr): pass\n"
+            "print('Epoch 1/2')\nprint('3/3 - 2s - 611ms/step - loss: 0.0415 - val_loss: 0.0398')\n"
+            "print('a line the log leaves to the report')"
+        )
+    )
+    nbformat.write(training, notebooks / "03_training.ipynb")
+    lines: list[str] = []
+    chain.run_chain(params, reports, notebooks, start_at="03", log=lines.append)
+    relayed = [line for line in lines if line.startswith("[1/3] 03_training: ") and "cell " not in line]
+    # stdout and stderr reach the chain as separate streams, so only each one's own order is fixed.
+    bars = [line for line in relayed if "features:" in line]
+    assert [line.split("|")[0] for line in bars] == [
+        "[1/3] 03_training: features:   0%",  # the bar's first state
+        "[1/3] 03_training: features: 100%",  # and its last
+    ]
+    assert [line for line in relayed if line not in bars] == [
+        "[1/3] 03_training: Epoch 1/2",
+        "[1/3] 03_training: 3/3 - 2s - 611ms/step - loss: 0.0415 - val_loss: 0.0398",
+    ]

@@ -9,7 +9,9 @@ and ``timings.json`` (seconds and status per notebook); ``reports/latest`` point
 newest run, finished or failed, so a failure's partial report is easy to find.
 
 While it runs, the log names each notebook and each code cell as it starts
-(``[3/5] 03_training: cell 10/14 (decoder.fit(train, validation_data=validation, ep…)``), so a long
+(``[3/5] 03_training: cell 10/14 (decoder.fit(train, validation_data=validation, ep…)``), and
+while a cell runs, its training epochs and progress bars
+(``[3/5] 03_training: 195/195 - 1546s - 8s/step - loss: 0.0115 - val_loss: 0.0126 …``), so a long
 run is never silent.
 
 The chain stops at the first notebook that fails and names it. Running it again resumes:
@@ -35,6 +37,7 @@ from colorlib.core.config import ENCODER_STRIDE, project_root
 from colorlib.core.io import atomic_write, write_json
 from colorlib.core.params import PARAMS_ENV, Params, load_params
 from colorlib.reports.htmlreport import STATUS_OK, render_reports
+from colorlib.workflow.chainlog import OutputRelay
 from colorlib.workflow.runindex import INDEX_FILE, write_index
 
 #: The notebooks of the chain, in the order they run.
@@ -245,11 +248,13 @@ def _execute(
     kernel_name: str | None,
     cwd: Path,
     on_cell: CellCallback | None = None,
+    relays: tuple[OutputRelay, OutputRelay] | None = None,
 ) -> str | None:
     """Run one notebook with papermill into ``executed``; the error text when it fails.
 
     The executed notebook is written atomically, partial (with the error) when it failed.
-    ``on_cell(notebook, index)`` is called as each cell starts.
+    ``on_cell(notebook, index)`` is called as each cell starts; ``relays`` get everything the
+    kernel prints, one stdout and the other stderr (each keeps its own unfinished line).
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -266,6 +271,8 @@ def _execute(
                 engine_name=_progress_engine(),
                 on_cell=on_cell,
                 kernel_manager_class=_quiet_kernel_manager(),
+                stdout_file=relays[0] if relays else None,
+                stderr_file=relays[1] if relays else None,
             )
         except PapermillExecutionError as error:
             return f"{error.ename}: {error.evalue}"
@@ -295,7 +302,8 @@ def run_chain(
     as papermill parameters, and ``$COLORLIB_PARAMS`` is set for the kernels. Relative
     ``reports_dir`` and ``notebooks_dir`` are taken from the project root. ``kernel_name``
     None uses the notebooks' kernel ``python3``, which is the Python running this function.
-    ``log`` gets the progress lines: each notebook, each code cell as it starts, each time.
+    ``log`` gets the progress lines: each notebook, each code cell as it starts, each time, and
+    while a cell runs its training epochs and progress bars (:mod:`colorlib.workflow.chainlog`).
     After each notebook its two reports are written, and ``index.html`` when the chain ends,
     finished, failed or interrupted. Raises :class:`ChainError` at the first failing
     notebook, after writing its partial report; :class:`colorlib.archs.vgg16_arch.WeightsUnavailableError`
@@ -335,6 +343,7 @@ def run_chain(
                     kernel_name,
                     notebooks_dir,
                     on_cell=cell_logger(prefix, log),
+                    relays=(OutputRelay(prefix, log), OutputRelay(prefix, log)),
                 )
                 seconds = round(time.perf_counter() - started, 1)
                 timings[name] = {"seconds": seconds, "status": "failed" if error else STATUS_OK}
