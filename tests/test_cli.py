@@ -179,7 +179,9 @@ def test_tensorflow_is_the_backend_only_when_chosen_and_installed(monkeypatch) -
     assert not quiet.tensorflow_backend()
 
 
-def test_a_kernels_stderr_is_relayed_without_tensorflows_start_up_lines(monkeypatch) -> None:
+def test_a_kernels_stderr_is_relayed_without_tensorflows_start_up_lines_or_its_shutdown_noise(
+    monkeypatch,
+) -> None:
     import io
 
     from colorlib.core import quiet
@@ -190,6 +192,7 @@ def test_a_kernels_stderr_is_relayed_without_tensorflows_start_up_lines(monkeypa
         b"I0000 00:00:1795924613.7 6900 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
         b"E0000 00:00:1795924613.78 6900 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
         b"UserWarning: a real warning stays\n"
+        b"[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.\n"  # an interrupt at shutdown
     )
     relayed = io.StringIO()
     quiet.relay_without_startup_noise(kernel_stderr, relayed)
@@ -198,7 +201,7 @@ def test_a_kernels_stderr_is_relayed_without_tensorflows_start_up_lines(monkeypa
     kernel_stderr.seek(0)
     everything = io.StringIO()
     quiet.relay_without_startup_noise(kernel_stderr, everything)
-    assert everything.getvalue().count("\n") == 4
+    assert everything.getvalue().count("\n") == 5
 
 
 def test_baseline_then_evaluate_prints_the_gray_baseline(tmp_path: Path, capsys) -> None:

@@ -1,14 +1,21 @@
-"""TensorFlow's C++ start-up lines kept off the terminal; every other line still prints."""
+"""TensorFlow's C++ start-up lines (and a kernel's shutdown noise) kept off the terminal; every other
+line still prints."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 from typing import IO, TextIO
 
 from colorlib.core.config import TF_STARTUP_NOISE
+
+#: What a kernel logs when it is interrupted while handling a message. jupyter_client interrupts
+#: every kernel it shuts down before asking it to stop, so after a notebook has finished this line
+#: comes now and then and means nothing (an interrupted cell fails with its own error).
+KERNEL_SHUTDOWN_NOISE = re.compile(r"\[IPKernelApp\] ERROR \| KeyboardInterrupt caught in kernel\.?\n?")
 
 
 def quiet_tensorflow() -> None:
@@ -65,12 +72,13 @@ def import_tensorflow_quietly() -> None:
 
 
 def relay_without_startup_noise(stream: IO[bytes], out: TextIO | None = None) -> None:
-    """Copy ``stream`` (a child process's stderr, bytes) line by line to ``out`` (stderr), without
-    TensorFlow's start-up lines, until it closes. ``TF_CPP_MIN_LOG_LEVEL=0`` passes everything on."""
+    """Copy ``stream`` (a Jupyter kernel's stderr, bytes) line by line to ``out`` (stderr), without
+    TensorFlow's start-up lines and the kernel's :data:`KERNEL_SHUTDOWN_NOISE`, until it closes.
+    ``TF_CPP_MIN_LOG_LEVEL=0`` passes everything on."""
     keep_all = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
     for raw in iter(stream.readline, b""):
         line = raw.decode(errors="replace")
-        if keep_all or not TF_STARTUP_NOISE.fullmatch(line):
+        if keep_all or not (TF_STARTUP_NOISE.fullmatch(line) or KERNEL_SHUTDOWN_NOISE.fullmatch(line)):
             target = out or sys.stderr
             target.write(line)
             target.flush()
