@@ -108,8 +108,9 @@ def test_the_colorfulness_term_raises_colorfulness() -> None:
 def test_the_default_colorfulness_weight_keeps_ddcolors_balance_with_a_batch_mean() -> None:
     from colorlib.core.params import Params
 
-    # DDColor: 0.5 × Σ over its batch of 16 of (1 − colorfulness); colorlib: weight × the batch mean.
-    rgb = np.random.default_rng(0).uniform(size=(ddcolor.DDCOLOR_BATCH_SIZE, 8, 8, 3)).astype("float32")
+    # DDColor: 0.5 × Σ over each process's batch of 4 of (1 − colorfulness), gradients averaged over
+    # its 4 processes; colorlib: weight × the batch mean.
+    rgb = np.random.default_rng(0).uniform(size=(ddcolor.DDCOLOR_BATCH_PER_GPU, 8, 8, 3)).astype("float32")
     ddcolors = 0.5 * float(np.sum(1.0 - np.asarray(labops.colorfulness(rgb))))
     ours = ddcolor.LossWeights().colorfulness * float(np.asarray(ddcolor.colorfulness_loss(rgb)))
     assert ours == pytest.approx(ddcolors, rel=1e-5)

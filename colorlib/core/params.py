@@ -144,9 +144,9 @@ class Params:
         1.0, "loss=ddcolor: weight of the PatchGAN's adversarial term (0: off)"
     )
     colorfulness_weight: float = _param(
-        8.0,
+        2.0,
         "loss=ddcolor: weight of the colorfulness term, the batch mean of 1 - colorfulness of the RGB "
-        "(0: off; 8.0 is DDColor's 0.5 summed over its batch of 16)",
+        "(0: off; 2.0 is DDColor's 0.5 summed over each GPU's batch of 4)",
     )
     color_enhance: float = _param(
         1.2, "loss=ddcolor: the targets' ab are scaled by this and clipped, for more vivid colour (1: off)"

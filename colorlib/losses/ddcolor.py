@@ -3,8 +3,8 @@
 ``loss: ddcolor`` (:class:`colorlib.training.gan.GANTrainer`) sums them with the adversarial term
 of the PatchGAN, each with its weight (:class:`LossWeights`; DDColor's
 ``options/train/train_ddcolor.yml``: L1 0.1 on ab in CIE units, which is 12.8 here on ab / 128;
-perceptual 5.0; adversarial 1.0; colorfulness 0.5 summed over its batch of 16, which is 8.0 here,
-where every term is a batch mean). The perceptual term and the discriminator see targets made more
+perceptual 5.0; adversarial 1.0; colorfulness 0.5 summed over each GPU's batch of 4, which is 2.0
+here, where every term is a batch mean). The perceptual term and the discriminator see targets made more
 vivid by :func:`enhance_ab` (``color_enhance`` 1.2); L1 compares with the true ab, as in DDColor.
 
 Shapes for an ``S × S`` training image::
@@ -36,14 +36,16 @@ from colorlib.core.config import AB_SCALE
 #: The weight of each stage the perceptual network gives
 #: (:func:`colorlib.archs.perceptual_arch.perceptual_network`: Lite0 at strides 4, 8, 16, 32).
 PERCEPTUAL_STAGE_WEIGHTS = (1 / 8, 1 / 4, 1 / 2, 1.0)
-#: DDColor's batch size (train_ddcolor.yml). Its ColorfulnessLoss sums over the batch where its
-#: other terms are means, so its colorfulness weight counts this many times in the balance.
-DDCOLOR_BATCH_SIZE = 16
+#: The batch each of DDColor's training processes sees (train_ddcolor.yml: batch_size_per_gpu 4,
+#: num_gpu 4; scripts/train.sh starts 4 DistributedDataParallel processes). Its ColorfulnessLoss
+#: sums over that batch where its other terms are means, and DDP averages the 4 processes'
+#: gradients, so its colorfulness weight counts this many times in the balance (not 16).
+DDCOLOR_BATCH_PER_GPU = 4
 #: DDColor's weights (train_ddcolor.yml) in colorlib's units: L1 on normalized ab (DDColor's 0.1
-#: on CIE ab × AB_SCALE), the colorfulness one as a batch mean (0.5 × 16); and its color_enhance factor.
+#: on CIE ab × AB_SCALE), the colorfulness one as a batch mean (0.5 × 4); and its color_enhance factor.
 DDCOLOR_L1 = 0.1 * AB_SCALE
 DDCOLOR_PERCEPTUAL, DDCOLOR_ADVERSARIAL = 5.0, 1.0
-DDCOLOR_COLORFULNESS = 0.5 * DDCOLOR_BATCH_SIZE
+DDCOLOR_COLORFULNESS = 0.5 * DDCOLOR_BATCH_PER_GPU
 DDCOLOR_COLOR_ENHANCE = 1.2
 
 
@@ -82,8 +84,8 @@ def l1_loss(true_ab, predicted_ab):
 def colorfulness_loss(rgb):
     """DDColor's colorfulness loss: the batch mean of ``1 − colorfulness`` of each RGB image in [0, 1].
 
-    DDColor sums over its batch instead (:data:`DDCOLOR_BATCH_SIZE` photos), so its weight 0.5 is
-    :data:`DDCOLOR_COLORFULNESS` (8.0) here, the default.
+    DDColor sums over each process's batch instead (:data:`DDCOLOR_BATCH_PER_GPU` photos), so its
+    weight 0.5 is :data:`DDCOLOR_COLORFULNESS` (2.0) here, the default.
     """
     return ops.mean(1.0 - labops.colorfulness(rgb))
 
