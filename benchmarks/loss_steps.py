@@ -71,7 +71,7 @@ def main() -> None:
     times = {name: seconds_per_step(model, inputs, ab, args.steps) for name, model in trainers.items()}
     print(f"{args.batch} photos of {args.size}×{args.size} per step, {args.steps} steps each:")
     for name, seconds in times.items():
-        print(f"  {name:<8} {seconds:6.2f} s/step   {seconds / times['mse']:5.2f}× mse")
+        print(f"  {name:<8} {seconds:8.3f} s/step   {seconds / times['mse']:5.2f}× mse")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def fit_steps(trainer: gan.GANTrainer, inputs, ab, steps: int = STEPS) -> None:
 
 
 def rgb_of(trainer: gan.GANTrainer, inputs) -> np.ndarray:
-    return np.asarray(labops.lab_to_rgb(inputs["l"], trainer(inputs)))
+    return keras.ops.convert_to_numpy(labops.lab_to_rgb(inputs["l"], trainer(inputs)))
 
 
 def test_lab_to_rgb_in_ops_matches_scikit_image_and_colorfulness_matches_the_metric() -> None:
@@ -63,17 +63,22 @@ def test_lab_to_rgb_in_ops_matches_scikit_image_and_colorfulness_matches_the_met
     rgb = rng.uniform(size=(2, 16, 16, 3)).astype("float32")
     labs = np.stack([lab.rgb_to_lab(image) for image in rgb])
     l_norm, ab_norm = labs[..., :1] / 100.0, labs[..., 1:] / 128.0
-    back = np.asarray(labops.lab_to_rgb(l_norm, ab_norm))
+    back = keras.ops.convert_to_numpy(labops.lab_to_rgb(l_norm, ab_norm))
     np.testing.assert_allclose(back, rgb, atol=2e-3)
-    ours = np.asarray(labops.colorfulness(back)) * 255.0
+    ours = keras.ops.convert_to_numpy(labops.colorfulness(back)) * 255.0
     reference = [metrics.colorfulness(lab.to_uint8(image)) for image in back]
     np.testing.assert_allclose(ours, reference, rtol=0.02)
-    assert float(np.asarray(labops.colorfulness(np.full((1, 8, 8, 3), 0.5, "float32")))[0]) < 1e-3
+    assert (
+        float(keras.ops.convert_to_numpy(labops.colorfulness(np.full((1, 8, 8, 3), 0.5, "float32")))[0])
+        < 1e-3
+    )
 
 
 def test_color_enhance_scales_and_clips_ab_and_refuses_nonsense() -> None:
     ab = np.array([[0.1, -0.5, 0.9]], dtype="float32")
-    np.testing.assert_allclose(np.asarray(ddcolor.enhance_ab(ab, 1.2)), [[0.12, -0.6, 1.0]], atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(ddcolor.enhance_ab(ab, 1.2)), [[0.12, -0.6, 1.0]], atol=1e-6
+    )
     assert ddcolor.enhance_ab(ab, 1.0) is ab
     with pytest.raises(ValueError, match="positive"):
         ddcolor.enhance_ab(ab, 0.0)
@@ -86,9 +91,9 @@ def test_the_l1_term_brings_the_colours_towards_the_true_ab_not_the_enhanced_one
     # As in DDColor, color_enhance changes what the perceptual term and the discriminator see,
     # not L1's target.
     trainer = tiny_trainer(only("l1"), color_enhance=1.5)
-    before = np.abs(np.asarray(trainer(inputs)) - ab).mean()
+    before = np.abs(keras.ops.convert_to_numpy(trainer(inputs)) - ab).mean()
     fit_steps(trainer, inputs, ab)
-    fake = np.asarray(trainer(inputs))
+    fake = keras.ops.convert_to_numpy(trainer(inputs))
     assert np.abs(fake - ab).mean() < 0.7 * before
     logged = trainer.evaluate(inputs, ab, batch_size=len(ab), verbose=0, return_dict=True)["l1"]
     assert logged == pytest.approx(float(np.abs(fake - ab).mean()), rel=1e-4)
@@ -99,9 +104,9 @@ def test_the_l1_term_brings_the_colours_towards_the_true_ab_not_the_enhanced_one
 def test_the_colorfulness_term_raises_colorfulness() -> None:
     inputs, ab = tiny_batches(4)
     trainer = tiny_trainer(only("colorfulness"))
-    before = np.asarray(labops.colorfulness(rgb_of(trainer, inputs))).mean()
+    before = keras.ops.convert_to_numpy(labops.colorfulness(rgb_of(trainer, inputs))).mean()
     fit_steps(trainer, inputs, ab)
-    after = np.asarray(labops.colorfulness(rgb_of(trainer, inputs))).mean()
+    after = keras.ops.convert_to_numpy(labops.colorfulness(rgb_of(trainer, inputs))).mean()
     assert after > before + 0.05
 
 
@@ -111,8 +116,10 @@ def test_the_default_colorfulness_weight_keeps_ddcolors_balance_with_a_batch_mea
     # DDColor: 0.5 × Σ over each process's batch of 4 of (1 − colorfulness), gradients averaged over
     # its 4 processes; colorlib: weight × the batch mean.
     rgb = np.random.default_rng(0).uniform(size=(ddcolor.DDCOLOR_BATCH_PER_GPU, 8, 8, 3)).astype("float32")
-    ddcolors = 0.5 * float(np.sum(1.0 - np.asarray(labops.colorfulness(rgb))))
-    ours = ddcolor.LossWeights().colorfulness * float(np.asarray(ddcolor.colorfulness_loss(rgb)))
+    ddcolors = 0.5 * float(np.sum(1.0 - keras.ops.convert_to_numpy(labops.colorfulness(rgb))))
+    ours = ddcolor.LossWeights().colorfulness * float(
+        keras.ops.convert_to_numpy(ddcolor.colorfulness_loss(rgb))
+    )
     assert ours == pytest.approx(ddcolors, rel=1e-5)
     assert Params().colorfulness_weight == ddcolor.LossWeights().colorfulness
 
@@ -125,7 +132,7 @@ def test_the_default_l1_weight_keeps_ddcolors_balance_on_normalized_ab() -> None
     true_cie, fake_cie = rng.uniform(-100, 100, size=(2, 4, 8, 8, 2)).astype("float32")
     ddcolors = 0.1 * float(np.mean(np.abs(true_cie - fake_cie)))
     ours = ddcolor.LossWeights().l1 * float(
-        np.asarray(ddcolor.l1_loss(lab.normalize_ab(true_cie), lab.normalize_ab(fake_cie)))
+        keras.ops.convert_to_numpy(ddcolor.l1_loss(lab.normalize_ab(true_cie), lab.normalize_ab(fake_cie)))
     )
     assert ours == pytest.approx(ddcolors, rel=1e-5)
     assert Params().l1_weight == ddcolor.LossWeights().l1
@@ -138,21 +145,23 @@ def test_the_perceptual_term_brings_the_features_of_the_colours_towards_the_trut
     truth = labops.lab_to_rgb(inputs["l"], ab)
 
     def distance() -> float:
-        return float(np.asarray(ddcolor.perceptual_loss(network, truth, rgb_of(trainer, inputs))))
+        return float(
+            keras.ops.convert_to_numpy(ddcolor.perceptual_loss(network, truth, rgb_of(trainer, inputs)))
+        )
 
     before = distance()
     fit_steps(trainer, inputs, ab)
     assert distance() < 0.7 * before
-    assert float(np.asarray(ddcolor.perceptual_loss(network, truth, truth))) == 0.0
+    assert float(keras.ops.convert_to_numpy(ddcolor.perceptual_loss(network, truth, truth))) == 0.0
 
 
 def test_the_adversarial_term_moves_the_colours_towards_the_real_ones() -> None:
     inputs, _ = tiny_batches(4)
     real = np.full((4, SIZE, SIZE, 2), 0.4, dtype="float32")  # every real photo: one warm colour
     trainer = tiny_trainer(only("adversarial"))
-    before = np.abs(np.asarray(trainer(inputs)) - 0.4).mean()
+    before = np.abs(keras.ops.convert_to_numpy(trainer(inputs)) - 0.4).mean()
     fit_steps(trainer, inputs, real, steps=120)  # it overshoots and swings back, as GANs do, then settles
-    after = np.abs(np.asarray(trainer(inputs)) - 0.4).mean()
+    after = np.abs(keras.ops.convert_to_numpy(trainer(inputs)) - 0.4).mean()
     assert after < 0.5 * before
     assert "d_loss" in trainer.trackers
 

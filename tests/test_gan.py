@@ -109,6 +109,14 @@ def test_refusals_say_what_is_wrong() -> None:
         tiny_trainer().compile(loss="mse")
 
 
+def test_a_backend_without_a_written_step_is_refused_with_the_ones_that_have_one(monkeypatch) -> None:
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match=r"backend is 'jax'.*KERAS_BACKEND=torch"):
+        tiny_trainer()
+
+
 def test_a_recompiled_trainer_gets_the_new_optimizer_built_and_still_trains() -> None:
     import keras
 

@@ -23,9 +23,11 @@ Shapes for an ``S × S`` training image::
 
 :class:`GANTrainer` owns the generator, the discriminator and both optimizers, so the usual
 ``fit`` with :func:`colorlib.training.fitting.callbacks` backs all of them up after every epoch and
-resumes after a kill. Its ``train_step`` uses ``tf.GradientTape``: Keras 3 has no
-backend-neutral way to take two sets of gradients in one step, so the GAN needs the
-TensorFlow backend (the default) and says so on the others.
+resumes after a kill. Keras 3 has no backend-neutral way to take two sets of gradients in one
+step, so ``train_step`` takes them the way of each backend that keeps variables in place:
+``tf.GradientTape`` on TensorFlow (the default), ``torch.autograd.grad`` on PyTorch (how a GPU
+machine without TensorFlow fine-tunes). JAX's stateless steps are not written; the trainer says so
+there.
 """
 
 from __future__ import annotations
@@ -57,11 +59,16 @@ def generator_ab(decoder: keras.Model, image_size: int) -> keras.Model:
     return keras.Model(decoder.input, annealed_mean.decode(decoder.output, image_size), name="generator_ab")
 
 
-def _require_tensorflow() -> None:
-    if keras.backend.backend() != "tensorflow":
+#: The Keras backends whose ``train_step`` is written (:meth:`GANTrainer.train_step`).
+GRADIENT_BACKENDS = ("tensorflow", "torch")
+
+
+def _require_gradient_backend() -> None:
+    if keras.backend.backend() not in GRADIENT_BACKENDS:
         raise ValueError(
-            f"loss=gan trains with TensorFlow's GradientTape, but the Keras backend is "
-            f"{keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow (the default)."
+            f"loss=gan and loss=ddcolor take their two sets of gradients with TensorFlow or PyTorch, "
+            f"but the Keras backend is {keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow "
+            f"(the default) or KERAS_BACKEND=torch."
         )
 
 
@@ -99,7 +106,7 @@ class GANTrainer(keras.Model):
         d_optimizer: keras.optimizers.Optimizer | None = None,
         **kwargs,
     ) -> None:
-        _require_tensorflow()
+        _require_gradient_backend()
         weights = weights if weights is not None else gan_weights(l1_weight)
         if weights.adversarial > 0 and discriminator is None:
             raise ValueError(
@@ -167,7 +174,8 @@ class GANTrainer(keras.Model):
         # see the enhanced colours.
         true_ab = ops.cast(ab, fake.dtype)
         target = ddcolor.enhance_ab(true_ab, self.color_enhance)
-        l_norm = inputs[unet_arch.L_INPUT]
+        # A tensor, as the discriminator's other input is: PyTorch's train_on_batch leaves arrays as they are.
+        l_norm = ops.convert_to_tensor(inputs[unet_arch.L_INPUT])
         values = {}
         if "l1" in self.terms:
             values["l1"] = ddcolor.l1_loss(true_ab, fake)
@@ -200,6 +208,10 @@ class GANTrainer(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
+        """One step of both networks: the generator on ``loss``, the discriminator on ``d_loss``,
+        each with the gradients of its own loss from the same forward pass."""
+        if keras.backend.backend() == "torch":
+            return self._torch_train_step(data[0], data[1])
         import tensorflow as tf
 
         inputs, ab = data[0], data[1]
@@ -211,6 +223,24 @@ class GANTrainer(keras.Model):
             d_variables = self.discriminator.trainable_variables
             self.d_optimizer.apply(d_tape.gradient(losses["d_loss"], d_variables), d_variables)
         return self._log(losses)
+
+    def _torch_train_step(self, inputs, ab):
+        """:meth:`train_step` on PyTorch: ``torch.autograd.grad`` of each loss with respect to its
+        own network's variables (the graph is kept for the second one)."""
+        import torch
+
+        losses = self._step_losses(inputs, ab, training=True)
+        steps = [(losses["loss"], self.optimizer, self.decoder.trainable_variables)]
+        if self.discriminator is not None:
+            steps.append((losses["d_loss"], self.d_optimizer, self.discriminator.trainable_variables))
+        gradients = [
+            torch.autograd.grad(loss, [variable.value for variable in variables], retain_graph=True)
+            for loss, _, variables in steps
+        ]
+        with torch.no_grad():
+            for (_, optimizer, variables), grads in zip(steps, gradients, strict=True):
+                optimizer.apply(list(grads), variables)
+        return self._log({name: value.detach() for name, value in losses.items()})
 
     def test_step(self, data):
         return self._log(self._step_losses(data[0], data[1], training=False))
