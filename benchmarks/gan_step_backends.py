@@ -14,10 +14,10 @@ its weights, takes :data:`STEPS` plain SGD step on a fixed batch (so the update 
 itself, not Adam's normalized one) and writes the weights after it with the losses. One step
 checks what the backend-specific code does (each network gets its own loss's gradients); more
 steps would mostly measure how rounding grows. ``check`` loads the same starting weights on its
-own backend, takes the same step and
-prints, for each network, the largest difference between the two backends' weight changes,
-relative to the largest change; it exits with 1 when that or a loss (relative to its size, when
-above 1) differs by more than :data:`TOLERANCE`. On PyTorch it turns TF32 off. Not part of the test suite.
+own backend, takes the same step and prints, for each network, the largest difference between
+the two backends' weight changes, relative to the largest change; it exits with 1 when that or a
+loss (relative to its size, when above 1) differs by more than :data:`TOLERANCE`. On PyTorch it
+turns TF32 off. Not part of the test suite.
 """
 
 from __future__ import annotations
