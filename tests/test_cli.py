@@ -111,6 +111,27 @@ def test_the_command_shows_none_of_tensorflows_start_up_lines(tmp_path: Path) ->
     assert "colorized 1 photos" in result.stdout and (tmp_path / "out" / "photo_00.png").is_file()
 
 
+def test_variants_shows_none_of_tensorflows_start_up_lines(tmp_path: Path) -> None:
+    """``colorlib variants`` checks each variant's encoder weights in its own process (TensorFlow starts
+    there too). Here the check fails at once, offline: VGG16's ImageNet weights cannot be fetched."""
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "vgg.yaml").write_text(
+        f"run_name: vgg\nencoder: vgg16\nencoder_weights: imagenet\ndata_dir: {tmp_path / 'data'}\n"
+    )
+    offline = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    environment |= offline | {"KERAS_HOME": str(tmp_path / "keras")}
+    arguments = ["variants", "--params-dir", str(params), "--out", str(tmp_path / "compare")]
+    result = subprocess.run(
+        [sys.executable, "-m", "colorlib.cli", *arguments], capture_output=True, text=True, env=environment
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "vgg: FAILED" in result.stdout, result.stdout
+    for noise in TENSORFLOW_NOISE:
+        assert noise not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
 #: A stand-in for ``import tensorflow``: TensorFlow's start-up noise, and lines that must still print.
 FAKE_TENSORFLOW = r"""
 import os, types, warnings

@@ -262,7 +262,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_variants(args: argparse.Namespace) -> int:
-    quiet.quiet_tensorflow()
+    quiet.import_tensorflow_quietly()  # each chain checks its encoder's weights in this process
     from colorlib.reports.htmlreport import format_seconds
     from colorlib.workflow import compare
 
