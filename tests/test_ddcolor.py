@@ -13,6 +13,7 @@ from test_gan import CHANNELS, FILTERS, SIZE, kill_and_resume, tiny_batches
 
 from colorlib.archs import discriminator_arch, efficientnet_weights, perceptual_arch, unet_arch
 from colorlib.color import lab, labops
+from colorlib.core.io import read_json, write_json
 from colorlib.evaluation import metrics
 from colorlib.losses import ddcolor
 from colorlib.training import fitting, gan
@@ -247,10 +248,14 @@ def test_a_ddcolor_run_fine_tunes_the_generator_of_another_run(tmp_path: Path) -
     workflow.train_run(mse, verbose=0)
     assert "learning_rate" in fitting.read_history(workflow.run_paths(mse).history_csv)
     generator_key = keys.model_key(mse)
-    # A new session's copy of the photos: same pixels, new file times. `colorlib train` refreshes
-    # this run's own features step; the generator run's is checked again by the training itself.
+    # A new session's copy of the photos (same pixels, new file times) leaves the steps current.
     for photo in photos:
         os.utime(photo, ns=(photo.stat().st_atime_ns, photo.stat().st_mtime_ns + 10**9))
+    assert keys.features_step(mse).done()
+    # A features step an older colorlib wrote (its key held file times) is not: the training checks
+    # the generator run's features again itself, which encodes nothing and trains nothing again.
+    record = workflow.run_paths(mse).features_record
+    write_json(record, read_json(record) | {"key": "written-by-an-older-colorlib"})
     assert not keys.features_step(mse).done()
     workflow.extract_run_features(params, workflow.build_run_encoder(params), progress=False)
     result = workflow.train_run(params, verbose=0)

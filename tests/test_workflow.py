@@ -61,6 +61,17 @@ def test_step_keys_change_with_any_input_and_records_are_atomic(tmp_path: Path) 
     assert step.result() is None  # a damaged record means: do the step again
 
 
+def test_file_stamps_follow_the_content_not_the_file_times(tmp_path: Path) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"pixels")
+    before = steps.file_stamps([photo, tmp_path / "missing.png"])
+    assert before[1] == (str(tmp_path / "missing.png"), -1, "")
+    os.utime(photo, ns=(photo.stat().st_atime_ns + 10**9, photo.stat().st_mtime_ns + 10**9))
+    assert steps.file_stamps([photo, tmp_path / "missing.png"]) == before  # a copy with new times
+    photo.write_bytes(b"pixelz")  # edited in place: same size
+    assert steps.file_stamps([photo])[0][2] != before[0][2]
+
+
 def test_changing_the_seed_recomputes_the_mean_ab_baseline(tmp_path: Path, monkeypatch) -> None:
     photos = colour_photos(tmp_path / "photos", 10, seed=0)
     calls = []
@@ -126,9 +137,9 @@ def test_changing_one_photo_redoes_its_features_and_training_but_not_the_split(t
 
 
 def test_photos_restored_with_new_times_keep_the_trained_model(tmp_path: Path) -> None:
-    """The shared photos are a fresh copy every session: new file times, the same pixels. The
-    features are checked again, but training is keyed on what they hold, so it is not redone
-    (and a run cut off mid-way resumes from its backup instead of starting over)."""
+    """The shared photos are a fresh copy every session: new file times, the same pixels. Steps are
+    keyed on the photos' content, so nothing is encoded, trained or colorized again (and a run cut
+    off mid-way resumes from its backup instead of starting over)."""
     photos = colour_photos(tmp_path / "photos", 8, seed=2)
     params = run_params(tmp_path, photos[0].parent, "restored")
     workflow.prepare_dataset(params, progress=False)
@@ -137,12 +148,19 @@ def test_photos_restored_with_new_times_keep_the_trained_model(tmp_path: Path) -
     workflow.train_run(params, verbose=0)
     paths = workflow.run_paths(params)
     model_before = paths.colorizer.stat().st_mtime_ns
+    features_before = paths.features_record.stat().st_mtime_ns
     for photo in photos:
         os.utime(photo, ns=(photo.stat().st_atime_ns + 10**9, photo.stat().st_mtime_ns + 10**9))
-    indexes = workflow.extract_run_features(params, encoder, progress=False)
-    assert indexes["train"].stats["computed"] == 0  # the cache knows the pixels
+    workflow.extract_run_features(params, encoder, progress=False)
+    assert paths.features_record.stat().st_mtime_ns == features_before  # not even checked again
     workflow.train_run(params, verbose=0)
     assert paths.colorizer.stat().st_mtime_ns == model_before
+    outputs = workflow.colorize_run(params, progress=False)["test"]
+    colorized = {path: path.stat().st_mtime_ns for path in outputs}
+    for photo in photos:
+        os.utime(photo, ns=(photo.stat().st_atime_ns + 10**9, photo.stat().st_mtime_ns + 10**9))
+    again = workflow.colorize_run(params, progress=False)["test"]
+    assert colorized and {path: path.stat().st_mtime_ns for path in again} == colorized  # not colorized again
 
 
 @pytest.mark.slow

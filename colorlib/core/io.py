@@ -71,3 +71,17 @@ def file_hash(path: Path | str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+#: Digests :func:`remembered_file_hash` computed in this process, by (path, size, time, inode).
+_REMEMBERED: dict[tuple[str, int, int, int], str] = {}
+
+
+def remembered_file_hash(path: Path | str) -> str:
+    """:func:`file_hash`, read once per process for a file that stays as it was (the same path,
+    size, modification time and inode); a file changed since is read again."""
+    stat = Path(path).stat()
+    token = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if token not in _REMEMBERED:
+        _REMEMBERED[token] = file_hash(path)
+    return _REMEMBERED[token]

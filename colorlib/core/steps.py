@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from colorlib import __version__
-from colorlib.core.io import read_json, write_json
+from colorlib.core.io import read_json, remembered_file_hash, write_json
 
 #: Hex digits of a step key: enough to never collide among a project's runs.
 KEY_LENGTH = 20
@@ -40,20 +40,21 @@ def key(step: str, **inputs: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:KEY_LENGTH]
 
 
-def file_stamps(paths: Sequence[Path | str]) -> list[tuple[str, int, int]]:
-    """``(path, size, modification time in ns)`` of each file: a cheap stand-in for its content.
+def file_stamps(paths: Sequence[Path | str]) -> list[tuple[str, int, str]]:
+    """``(path, size, SHA-256 of the bytes)`` of each file: what a step read, by its content.
 
-    A photo edited in place changes its stamp, so the steps that read its pixels run again
-    (the feature cache itself is keyed on the content, so only that photo is re-encoded).
-    A missing file gets size and time -1 (the step that reads it reports it).
+    A photo edited in place changes its stamp, so the steps that read its pixels run again. A copy
+    of the same files with new times (a restored backup, a new session's copy of the shared
+    photos) keeps every stamp, so nothing is done again: colorizing and scoring a test set are
+    minutes of work. Each file is read once per process (:func:`colorlib.core.io.remembered_file_hash`).
+    A missing file gets size -1 and an empty digest (the step that reads it reports it).
     """
     stamps = []
     for path in paths:
         try:
-            stat = Path(path).stat()
-            stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+            stamps.append((str(path), Path(path).stat().st_size, remembered_file_hash(path)))
         except OSError:
-            stamps.append((str(path), -1, -1))
+            stamps.append((str(path), -1, ""))
     return stamps
 
 

@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from colorlib import __version__
 from colorlib.core.config import project_root
-from colorlib.core.io import atomic_write, file_hash, read_json, write_json
+from colorlib.core.io import atomic_write, read_json, remembered_file_hash, write_json
 from colorlib.data import augment
 
 #: Entries per shard file (at 256×256 a row is 64 KiB of features plus 256 KiB of ab).
@@ -54,8 +54,6 @@ SHARD_ROWS = 128
 BASE_FILES = ("features", "ab")
 #: Version of the shard manifest and index formats.
 FORMAT = 1
-
-_verified: dict[tuple[str, int, int, int], str] = {}
 
 
 def default_cache_dir(data_dir: Path | str = "data") -> Path:
@@ -78,15 +76,6 @@ def entry_key(
     if skips:
         identity["skips"] = True  # absent otherwise, so the seed decoder's keys stay as they were
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime, inode) within this process."""
-    stat = path.stat()
-    token = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    if token not in _verified:
-        _verified[token] = file_hash(path)
-    return _verified[token]
 
 
 class FeatureStore:
@@ -137,7 +126,7 @@ class FeatureStore:
                 return f"its manifest does not describe the {name} file"
             if not path.is_file():
                 return f"the {name} file is missing"
-            if _sha256(path) != described[name]["sha256"]:
+            if remembered_file_hash(path) != described[name]["sha256"]:
                 return f"the {name} file fails its SHA-256 checksum (damaged or truncated)"
         return None
 
@@ -198,7 +187,7 @@ class FeatureStore:
                 np.save(temporary, np.ascontiguousarray(array, dtype=np.float16))
             described[name] = {
                 "file": path.name,
-                "sha256": _sha256(path),
+                "sha256": remembered_file_hash(path),
                 "shape": list(array.shape),
                 "dtype": "float16",
             }

@@ -100,11 +100,11 @@ def features_content(params: Params) -> dict[str, str]:
     """What the run's cached features hold: notebook 02's digest of each split's feature index
     (the content-addressed cache keys of its photos' views).
 
-    Training is keyed on this, not on the features step's key: that key holds the photos' file
-    stamps, which change when the photos are copied or restored with new times though their
-    pixels do not (the shared photos are a fresh copy every session), and a long training run
-    must still resume from its backup then. Raises FileNotFoundError naming notebook 02 when the
-    features are missing.
+    Training is keyed on this, not on the features step's key: that key holds the photos' paths,
+    which change when the dataset moves to another folder though the pixels do not (and, before
+    colorlib keyed steps on content, their file times), and a long training run must still
+    resume from its backup then. Raises FileNotFoundError naming notebook 02 when the features
+    are missing.
     """
     step = features_step(params)
     upstream_key(step, NOTEBOOKS["features"])

@@ -220,8 +220,9 @@ def pretrained_generator(params: Params):
 
 
 def _recheck_generator_features(generator: Params) -> None:
-    """Check the ``generator_run``'s feature index against its photos again when their file stamps
-    changed since notebook 02 ran there (the photos copied or restored with new times).
+    """Check the ``generator_run``'s feature index against its photos again when its features step
+    is not current: the photos changed since notebook 02 ran there, or an older colorlib wrote the
+    step (its keys held the photos' file times, not their content).
 
     The generator's training is keyed on what its cached features hold
     (:func:`colorlib.workflow.keys.features_content`), and that needs its features step to be
@@ -239,8 +240,8 @@ def _recheck_generator_features(generator: Params) -> None:
     if features_step(generator).done():
         return
     print(
-        f"The photos of the generator run '{generator.run_name}' have new file times since its "
-        "features were cached; checking them against the cache."
+        f"The photos of the generator run '{generator.run_name}' are not those its features step "
+        "recorded; checking them against the feature cache."
     )
     extract_run_features(generator, load_run_encoder(generator))
 
