@@ -17,6 +17,22 @@ from colorlib.core.config import SEED, shared_data_dir
 SMALL_IMAGE_SIZE = 64
 
 
+def offline_environment(keras_home: Path, *dropped: str) -> dict[str, str]:
+    """This process's environment for a subprocess that must work offline: any download fails at
+    once (the proxy is a closed local port), Keras looks in the empty ``keras_home``, TensorFlow's
+    log level is left unset (so its start-up lines would show), and ``dropped`` variables go."""
+    environment = {
+        name: value for name, value in os.environ.items() if name not in ("TF_CPP_MIN_LOG_LEVEL", *dropped)
+    }
+    closed = "http://127.0.0.1:9"
+    return environment | {
+        "HTTP_PROXY": closed,
+        "HTTPS_PROXY": closed,
+        "NO_PROXY": "",
+        "KERAS_HOME": str(keras_home),
+    }
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Keras 3 on NumPy 2 warns on every predict (keras/src/backend/tensorflow/core.py).
     config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword")

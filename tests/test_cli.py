@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import offline_environment
 from PIL import Image
 
 from colorlib import cli
@@ -119,9 +120,7 @@ def test_variants_shows_none_of_tensorflows_start_up_lines(tmp_path: Path) -> No
     (params / "vgg.yaml").write_text(
         f"run_name: vgg\nencoder: vgg16\nencoder_weights: imagenet\ndata_dir: {tmp_path / 'data'}\n"
     )
-    offline = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
-    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
-    environment |= offline | {"KERAS_HOME": str(tmp_path / "keras")}
+    environment = offline_environment(tmp_path / "keras")
     arguments = ["variants", "--params-dir", str(params), "--out", str(tmp_path / "compare")]
     result = subprocess.run(
         [sys.executable, "-m", "colorlib.cli", *arguments], capture_output=True, text=True, env=environment

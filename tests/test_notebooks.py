@@ -36,6 +36,7 @@ import htmlcheck
 import nbformat
 import pytest
 import yaml
+from conftest import offline_environment
 from nbformat import v4
 
 from colorlib.core.params import PARAMS_ENV
@@ -269,11 +270,7 @@ def test_the_default_pipeline_runs_offline_writes_self_contained_reports_and_res
     values.update(data_dir=str(tmp_path / "data"), image_size=64, epochs=2)
     params_file = tmp_path / "default.yaml"
     params_file.write_text(yaml.safe_dump(values))
-    offline = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
-    environment = {
-        name: value for name, value in os.environ.items() if name not in ("TF_CPP_MIN_LOG_LEVEL", PARAMS_ENV)
-    }
-    environment |= offline | {"KERAS_HOME": str(tmp_path / "keras")}
+    environment = offline_environment(tmp_path / "keras", PARAMS_ENV)
     reports = tmp_path / "reports"
     command = [str(Path(sys.executable).with_name("colorlib")), "pipeline", "--params", str(params_file)]
     command += ["--reports-dir", str(reports)]
