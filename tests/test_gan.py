@@ -189,15 +189,11 @@ def test_a_gan_killed_with_sigkill_resumes_from_its_last_backup(tmp_path: Path) 
     assert {"d_loss", "val_l1"} <= set(history)
 
 
-@pytest.mark.slow
-def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_path: Path) -> None:
+def prepared_gan_run(tmp_path: Path):
+    """A ``loss: gan`` run of 2 adversarial epochs on 10 small photos, split and cached."""
     from test_workflow import colour_photos, run_params
 
     from colorlib import workflow
-    from colorlib.archs import colorizer_arch
-    from colorlib.colorize import colorize
-    from colorlib.evaluation import metrics
-    from colorlib.workflow import ganepochs
 
     photos = colour_photos(tmp_path / "photos", 10, seed=3)
     params = run_params(
@@ -211,6 +207,18 @@ def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_pat
     )
     workflow.prepare_dataset(params, progress=False)
     workflow.extract_run_features(params, workflow.build_run_encoder(params), progress=False)
+    return params
+
+
+@pytest.mark.slow
+def test_a_gan_run_trains_its_generator_then_fine_tunes_it_and_colorizes(tmp_path: Path) -> None:
+    from colorlib import workflow
+    from colorlib.archs import colorizer_arch
+    from colorlib.colorize import colorize
+    from colorlib.evaluation import metrics
+    from colorlib.workflow import ganepochs
+
+    params = prepared_gan_run(tmp_path)
     result = workflow.train_run(params, verbose=0)
     paths, generator_paths = workflow.run_paths(params), workflow.run_paths(workflow.generator_params(params))
     assert paths.model_dir.name == "model-gan" and generator_paths.colorizer.is_file()

@@ -110,6 +110,8 @@ class FeatureDataset(keras.utils.PyDataset):
             raise ValueError("hints=True needs an index with skip features (a U-Net's cache).")
         self.hints = hints
         self.epoch = 0
+        #: Batches of the current epoch already trained before an interruption: not served again.
+        self.first_batch = 0
         self._pass, self._order = 0, self._permutation(0)
 
     def _permutation(self, pass_index: int) -> np.ndarray:
@@ -120,22 +122,41 @@ class FeatureDataset(keras.utils.PyDataset):
         """Batches in one pass over every entry."""
         return -(-len(self._row) // self.batch_size)
 
-    def __len__(self) -> int:
+    @property
+    def epoch_length(self) -> int:
+        """Batches in a whole epoch: ``steps_per_epoch``, or one pass."""
         return self.steps_per_epoch or self.pass_length
+
+    def __len__(self) -> int:
+        return self.epoch_length - self.first_batch
 
     def set_epoch(self, epoch: int) -> None:
         """Serve the batches of epoch ``epoch`` (0-based) next: what a resumed fit calls first
         (:class:`DatasetEpoch`), so that it sees the batches an uninterrupted run would."""
         self.epoch = int(epoch)
 
+    def start_at(self, batch: int) -> None:
+        """Serve only batches ``batch …`` of each epoch (0: all of them).
+
+        For the rest of an epoch cut off after ``batch`` batches
+        (:func:`colorlib.training.fitting.finish_interrupted_epoch`): batch i served is batch
+        ``batch + i`` of the epoch, so the fit trains on what the unbroken one would have.
+        Set it before the ``fit``: Keras reads the length once.
+        """
+        if not 0 <= batch < self.epoch_length:
+            raise ValueError(f"An epoch has batches 0..{self.epoch_length - 1}; cannot start at {batch}.")
+        self.first_batch = int(batch)
+
     def positions(self, index: int) -> np.ndarray:
-        """The index positions of batch ``index`` of the current epoch.
+        """The index positions of the ``index``-th batch served in the current epoch (batch
+        ``first_batch + index`` of the epoch).
 
         One pass over the entries is a permutation drawn from (seed, pass number). With
         ``steps_per_epoch`` the passes are cut into epochs of that many batches, one after
         the other: epoch e serves batches ``e·steps … (e+1)·steps − 1`` of that stream.
         """
-        step = self.epoch * len(self) + index if self.steps_per_epoch else index
+        index += self.first_batch
+        step = self.epoch * self.epoch_length + index if self.steps_per_epoch else index
         pass_index, batch = divmod(step, self.pass_length)
         if not self.steps_per_epoch:
             pass_index = self.epoch
@@ -168,7 +189,8 @@ class FeatureDataset(keras.utils.PyDataset):
         if self.hints:
             # Drawn from (seed, epoch, batch): a shuffled split gets new hints every epoch, and an
             # unshuffled one (validation) the same hints every time.
-            rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0, index])
+            batch = index + self.first_batch
+            rng = np.random.default_rng([self.seed, self.epoch if self.shuffle else 0, batch])
             inputs = hints.with_simulated_hints(inputs, ab, rng)
         return inputs, ab
 

@@ -9,18 +9,20 @@ The calls a student writes are the usual Keras ones; colorlib only supplies the 
 An interrupted fit (Ctrl-C, a crash, even ``kill -9``) resumes from its last finished
 epoch when the same ``fit`` runs again with the same ``out_dir``: Keras'
 :class:`keras.callbacks.BackupAndRestore` restores the weights, the optimizer state and
-the epoch. colorlib's subclass, :class:`Backup`, changes three things:
+the epoch. colorlib's subclass, :class:`Backup`, changes four things:
 
 - its two files are written atomically, so a kill during a save leaves the previous
-  backup whole (at most the epoch in progress is lost);
+  backup whole;
 - the backup is kept when training ends, marked finished, so running the same ``fit``
   again trains nothing (and more epochs continue from there);
-- a run stopped early counts as finished, with the best weights.
+- a run stopped early counts as finished, with the best weights;
+- with ``every_s`` it also backs up inside an epoch, every that many seconds, so that a
+  kill loses minutes, not an epoch: :mod:`colorlib.training.resume` goes on from there.
 
 Files in ``out_dir``::
 
-    backup/latest.weights.h5         model and optimizer state after the last finished epoch
-    backup/training_metadata.json    {"epoch": E, "batch": 0}: E epochs are finished
+    backup/latest.weights.h5         model and optimizer state at the last backup
+    backup/training_metadata.json    {"epoch": E, "batch": B}: E epochs and B batches of the next
     history.csv                      one row per finished epoch (Keras CSVLogger), no duplicates
     best.weights.h5                  with ``patience``: the weights of the best epoch so far
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,8 @@ MONITOR = "val_loss"
 METADATA_FILE = "training_metadata.json"
 #: Written into the metadata when the run is over (all epochs, or stopped early).
 FINISHED = "finished"
+#: Seconds between backups inside an epoch for a run that can resume there (the workflow's).
+BACKUP_EVERY_S = 600
 
 
 @dataclass
@@ -83,14 +88,24 @@ class Backup(keras.callbacks.BackupAndRestore):
     """:class:`keras.callbacks.BackupAndRestore`, atomic, kept when training ends.
 
     ``chief`` False (another worker of a multi-worker run) restores from ``backup_dir``
-    but writes nothing, so that only one process writes the shared folder.
+    but writes nothing, so that only one process writes the shared folder. ``every_s``: also
+    back up after the first batch that ends that many seconds after the last backup (None:
+    after each epoch only); the metadata's ``batch`` says how many batches of the epoch it holds.
     """
 
-    def __init__(self, backup_dir: Path | str, chief: bool = True) -> None:
+    def __init__(self, backup_dir: Path | str, chief: bool = True, every_s: float | None = None) -> None:
         super().__init__(str(backup_dir), delete_checkpoint=False)
-        self.chief = chief
+        if every_s is not None and every_s < 0:
+            raise ValueError(f"every_s must be 0 or more seconds (None: each epoch only), got {every_s}.")
+        self.chief, self.every_s = chief, every_s
+        #: Set by :func:`colorlib.training.resume.finish_interrupted_epoch` for its fit: the
+        #: batches of the epoch trained before it, and the run's epochs (that fit ends inside the
+        #: run, which is not over then).
+        self.first_batch, self.run_epochs = 0, None
+        self._saved_at = time.monotonic()
 
     def _save_model(self, finished: bool = False) -> None:
+        self._saved_at = time.monotonic()
         if not self.chief:
             return
         Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
@@ -103,12 +118,28 @@ class Backup(keras.callbacks.BackupAndRestore):
         super().on_train_begin(logs)  # Keras restores the weights and the epoch here
         self._restored = read_metadata(Path(self.backup_dir).parent) or {}
         self._current_epoch = int(self._restored.get("epoch", 0))
+        self._last_batch_seen = 0
+        self._saved_at = time.monotonic()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if batch + 1 >= (self.params.get("steps") or float("inf")):
+            return  # the epoch's last batch: the backup after the epoch follows
+        if self.every_s is not None and time.monotonic() - self._saved_at >= self.every_s:
+            self._last_batch_seen = self.first_batch + batch + 1  # batches of this epoch trained
+            self._save_model()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.first_batch = 0
+        super().on_epoch_end(epoch, logs)  # the epoch is finished: {"epoch": epoch + 1, "batch": 0}
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.run_epochs is not None and not self.model.stop_training:
+            return  # the rest of an interrupted epoch: the run goes on with the next fit
         # Keras has just finished (or early stopping ended) the run: mark it finished,
         # with the weights the model holds now (the best ones after early stopping).
         if self.model.stop_training:
-            self._current_epoch = max(self._current_epoch, int(self.params.get("epochs") or 0))
+            epochs = self.run_epochs if self.run_epochs is not None else self.params.get("epochs")
+            self._current_epoch = max(self._current_epoch, int(epochs or 0))
         unchanged = self._restored.get(FINISHED) and self._restored.get("epoch") == self._current_epoch
         if not unchanged:
             self._save_model(finished=True)
@@ -151,6 +182,9 @@ class EarlyStop(keras.callbacks.Callback):
             raise ValueError(f"patience must be 0 or more epochs, got {patience}.")
         self.out_dir, self.patience, self.chief = Path(out_dir), int(patience), chief
         self.best, self.best_epoch, self.last_epoch, self.wait = float("inf"), -1, -1, 0
+        #: True during the fit of :func:`colorlib.training.resume.finish_interrupted_epoch`,
+        #: which ends inside the run.
+        self.interim = False
 
     @property
     def best_path(self) -> Path:
@@ -193,18 +227,21 @@ class EarlyStop(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None) -> None:
+        if self.interim and not self.model.stop_training:
+            return  # training goes on: keep the weights it reached
         if self.best_epoch != self.last_epoch and self.best_path.is_file():
             print(f"Restoring the weights of epoch {self.best_epoch + 1} ({MONITOR} {self.best:.5f}).")
             self.model.load_weights(self.best_path)
 
 
 def callbacks(
-    out_dir: Path | str, patience: int | None = None, chief: bool = True
+    out_dir: Path | str, patience: int | None = None, chief: bool = True, backup_every_s: float | None = None
 ) -> list[keras.callbacks.Callback]:
     """The callbacks of a colorlib training: history CSV, early stopping (with ``patience``), backup.
 
     Pass them to ``model.fit`` with ``out_dir`` the run's model folder; the same call
-    resumes an interrupted run and does nothing for a finished one.
+    resumes an interrupted run and does nothing for a finished one. ``backup_every_s``: back up
+    inside epochs too (see :class:`Backup`), for a training set that can resume there.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -214,7 +251,7 @@ def callbacks(
     if patience is not None:
         chosen.append(EarlyStop(out_dir, patience, chief=chief))
     # Last, so that a backup holds the best weights once early stopping restored them.
-    chosen.append(Backup(out_dir / BACKUP_DIR, chief=chief))
+    chosen.append(Backup(out_dir / BACKUP_DIR, chief=chief, every_s=backup_every_s))
     return chosen
 
 

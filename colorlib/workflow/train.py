@@ -43,28 +43,32 @@ def training_callbacks(params: Params, train=None, fresh: bool = False) -> list:
 
     ``train``, the training :class:`colorlib.data.featuredata.FeatureDataset`, is told which
     epoch begins (:class:`colorlib.data.featuredata.DatasetEpoch`), so that with
-    ``steps_per_epoch`` each epoch, a resumed one too, reads its own part of the passes.
+    ``steps_per_epoch`` each epoch, a resumed one too, reads its own part of the passes. With
+    ``train``, the backup is also made inside epochs, every
+    :data:`colorlib.training.fitting.BACKUP_EVERY_S` seconds: call
+    :func:`colorlib.training.resume.finish_interrupted_epoch` before ``fit``.
 
     A backup made with other settings (features, batch, learning rate, seed) is cleared
     first, as with ``fresh``: training then starts over.
     """
-    from colorlib.training import fitting
+    from colorlib.training import fitting, resume
 
     if params.loss in ADVERSARIAL_LOSSES:
         pretrained_generator(params)
     backup, _ = training_steps(params)
     model_dir = run_paths(params).model_dir
     if fresh or not backup.done():
-        if fitting.finished_epochs(model_dir) and not fresh:
+        if (fitting.finished_epochs(model_dir) or resume.interrupted_batches(model_dir)) and not fresh:
             print(f"The training settings changed since the backup in {model_dir}; starting over.")
         fitting.clear(model_dir)
         shutil.rmtree(model_dir / GAN_SNAPSHOT_DIR, ignore_errors=True)  # loss: gan's epoch snapshots
         run_paths(params).colorizer.unlink(missing_ok=True)
         backup.finish({})
     finished, epochs = fitting.finished_epochs(model_dir), training_epochs(params)
-    if 0 < finished < epochs:
+    if 0 < finished < epochs and not resume.interrupted_batches(model_dir):
         print(f"Resuming from the backup after epoch {finished} of {epochs}.")
-    chosen = fitting.callbacks(model_dir, run_patience(params))
+    every_s = fitting.BACKUP_EVERY_S if train is not None else None
+    chosen = fitting.callbacks(model_dir, run_patience(params), backup_every_s=every_s)
     if params.loss in ADVERSARIAL_LOSSES:
         from colorlib.training import gan
 
@@ -339,14 +343,13 @@ def train_run(params: Params, fresh: bool = False, verbose: int | str = "auto"):
 
         decoder = colorizer_arch.split_colorizer(load_run_model(params))[1]
         return save_trained(params, decoder)
+    from colorlib.training import resume
+
     train, validation = training_datasets(params)
     callbacks = training_callbacks(params, train, fresh=fresh)
-    decoder = new_decoder(params)
+    decoder, epochs = new_decoder(params), training_epochs(params)
+    resume.finish_interrupted_epoch(decoder, train, validation, epochs, callbacks, verbose=verbose)
     decoder.fit(
-        train,
-        validation_data=validation,
-        epochs=training_epochs(params),
-        callbacks=callbacks,
-        verbose=verbose,
+        train, validation_data=validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose
     )
     return save_trained(params, decoder)
