@@ -139,7 +139,7 @@ class FeatureDataset(keras.utils.PyDataset):
         """Serve only batches ``batch …`` of each epoch (0: all of them).
 
         For the rest of an epoch cut off after ``batch`` batches
-        (:func:`colorlib.training.fitting.finish_interrupted_epoch`): batch i served is batch
+        (:func:`colorlib.training.resume.finish_interrupted_epoch`): batch i served is batch
         ``batch + i`` of the epoch, so the fit trains on what the unbroken one would have.
         Set it before the ``fit``: Keras reads the length once.
         """
