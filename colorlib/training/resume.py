@@ -44,11 +44,11 @@ def finish_interrupted_epoch(
 
     Call it before ``model.fit(train_data, validation_data=validation_data, epochs=epochs,
     callbacks=callbacks, shuffle=False)``, with the same arguments: when the backup (the
-    :class:`colorlib.training.fitting.Backup` among
-    ``callbacks``) holds B batches of epoch E, it fits epoch E alone on batches B… of
-    ``train_data`` (a :class:`colorlib.data.featuredata.FeatureDataset`, which can skip the others)
-    and validates, so that ``fit`` goes on with epoch E + 1. The epoch's logged loss is the mean over
-    those batches. Returns how many batches it trained: 0 when the backup holds whole epochs only
+    :class:`colorlib.training.fitting.Backup` among ``callbacks``) holds B batches of epoch E, it
+    fits epoch E alone on batches B… of ``train_data`` (a
+    :class:`colorlib.data.featuredata.FeatureDataset`, which can skip the others) and validates,
+    so that ``fit`` goes on with epoch E + 1. The epoch's logged loss is the mean over those
+    batches. Returns how many batches it trained: 0 when the backup holds whole epochs only
     (or none, or a finished run), and then it does nothing.
     """
     backup = next((callback for callback in callbacks if isinstance(callback, fitting.Backup)), None)
