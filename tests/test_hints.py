@@ -72,7 +72,8 @@ def test_a_hints_file_is_read_and_a_colour_gives_its_ab(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not JSON"),
+        ("{not json", "is not valid JSON .* A hints file is a JSON list"),
+        ("[" * 100_000, "nested too deeply"),
         ('{"x": 1}', "must be a JSON list"),
         ('[{"x": 1, "y": 1, "color": "#00ff00"}, 5]', "entry 2: 5 is not an object"),
         ('[{"x": 1, "color": "#00ff00"}]', "entry 1: y missing"),

@@ -315,16 +315,45 @@ def colorize_files(
     return report
 
 
-def colorize_with_hints(
-    model, path: Path | str, hints_file: Path | str, out_dir: Path | str, vividness: float = 1.0
-) -> Path:
-    """``colorlib colorize PHOTO --hints FILE``: one photo colorized with the colour hints of a file
-    (:mod:`colorlib.colorize.hintfile`), written into ``out_dir`` under its own name.
+@dataclass
+class HintedPhoto:
+    """One photo of ``colorlib colorize PHOTO --hints FILE``, read and checked, waiting for a model."""
 
-    ``model`` must be a hint colorizer (trained with ``hints: true``); raises ValueError saying so
-    otherwise, and for a bad hints file (naming the entry). Returns the written path.
+    source: Path
+    target: Path
+    rgb: np.ndarray  # uint8 (H, W, 3), full resolution, upright
+    hints: list  # colorlib.data.hints.Hint, in the photo's own pixels
+
+
+def read_hinted_photo(path: Path | str, hints_file: Path | str, out_dir: Path | str) -> HintedPhoto:
+    """Everything of ``colorize PHOTO --hints FILE`` that needs no model: the photo, its output and its
+    hints, checked, so that a bad hints file is told at once, not after the model has loaded.
+
+    Raises ValueError for more or less than one photo, an output that would replace an input, and a
+    bad hints file (naming the entry); FileNotFoundError for a missing one.
     """
     from colorlib.colorize.hintfile import read_hints
+
+    scan = scan_inputs([path], recursive=False)
+    if len(scan.photos) != 1:
+        raise ValueError(f"--hints takes one photo (its points are in that photo's pixels); got {path}.")
+    [(source, target, reason)] = plan_outputs(scan, out_dir)
+    if reason is not None:
+        raise ValueError(f"{source}: {reason}")
+    try:
+        with open_image(source) as image:
+            rgb = np.asarray(image, dtype=np.uint8)
+    except ImageLoadError as error:
+        raise ValueError(f"{source} could not be read: {error.reason}.") from None
+    height, width = rgb.shape[:2]
+    return HintedPhoto(source, target, rgb, read_hints(hints_file, (width, height)))
+
+
+def colorize_hinted(model, photo: HintedPhoto, vividness: float = 1.0) -> Path:
+    """The photo of :func:`read_hinted_photo` colorized with its hints and written; returns the path.
+
+    ``model`` must be a hint colorizer (trained with ``hints: true``); raises ValueError saying so.
+    """
     from colorlib.data.hints import hint_planes
 
     if not takes_hints(model):
@@ -334,16 +363,23 @@ def colorize_with_hints(
             "hints), or leave out --hints."
         )
     check_vividness(vividness)
-    scan = scan_inputs([path], recursive=False)
-    if len(scan.photos) != 1:
-        raise ValueError(f"--hints takes one photo (its points are in that photo's pixels); got {path}.")
-    [(source, target, reason)] = plan_outputs(scan, out_dir)
-    if reason is not None:
-        raise ValueError(f"{source}: {reason}")
     size = model_image_size(model)
-    item = _decode(source, target, size)
-    height, width = item.rgb.shape[:2]
-    hint_ab, mask = hint_planes(read_hints(hints_file, (width, height)), (width, height), size)
+    item = _Decoded(photo.source, photo.target, photo.rgb, model_input_l(photo.rgb, size))
+    height, width = photo.rgb.shape[:2]
+    hint_ab, mask = hint_planes(photo.hints, (width, height), size)
     ab = predict_ab(model, item.l_small[None], hint_planes=(hint_ab[None], mask[None]))[0]
-    Path(out_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    photo.target.parent.mkdir(parents=True, exist_ok=True)
     return _write(item, ab, vividness)
+
+
+def colorize_with_hints(
+    model, path: Path | str, hints_file: Path | str, out_dir: Path | str, vividness: float = 1.0
+) -> Path:
+    """``colorlib colorize PHOTO --hints FILE``: one photo colorized with the colour hints of a file
+    (:mod:`colorlib.colorize.hintfile`), written into ``out_dir`` under its own name.
+
+    ``model`` must be a hint colorizer (trained with ``hints: true``); raises ValueError saying so
+    otherwise, and for a bad hints file (naming the entry). Returns the written path.
+    """
+    check_vividness(vividness)
+    return colorize_hinted(model, read_hinted_photo(path, hints_file, out_dir), vividness)

@@ -6,7 +6,8 @@ colour whose CIE ab the hint carries::
     [{"x": 120, "y": 64, "color": "#3a6ec8"}, {"x": 300.5, "y": 210, "color": "#c83a3a"}]
 
 Every entry is checked; a malformed one (not an object, a missing or non-numeric x or y, a colour
-that is not ``#rrggbb``, a point outside the photo) is refused with a message naming it.
+that is not ``#rrggbb``, a point outside the photo) is refused with a message naming it; so is a file
+that is not JSON, nested too deeply, or over :data:`~colorlib.core.config.MAX_JSON_BYTES`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from colorlib.color.lab import normalize_ab, rgb_to_lab
-from colorlib.core.config import PIXEL_MAX
+from colorlib.core.config import MAX_JSON_BYTES, PIXEL_MAX
+from colorlib.core.io import parse_untrusted_json
 from colorlib.data.hints import Hint
 
 #: A colour as the file writes it.
@@ -71,11 +73,17 @@ def read_hints(path: Path | str, photo_size: tuple[int, int]) -> list[Hint]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No hints file at {path}; write one as docs/cli.md shows.")
-    try:
-        entries = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
         raise ValueError(
-            f"{path} is not JSON ({error}); a hints file is a list of x, y, color objects."
+            f"{path} is {size:,} bytes; a hints file is at most {MAX_JSON_BYTES:,} bytes "
+            f"({MAX_JSON_BYTES // 2**20} MB, far more than 500 hints need)."
+        )
+    try:
+        entries = parse_untrusted_json(path.read_bytes(), source=f"The hints file {path}")
+    except ValueError as error:
+        raise ValueError(
+            f"{error} A hints file is a JSON list of x, y, color objects (docs/cli.md)."
         ) from None
     return parse_hints(entries, photo_size, source=str(path))
 

@@ -93,6 +93,9 @@ USER_PATCH, MAX_PATCH = 3, 9
 #: upload it opens, in MB and in megapixels (a 40-megapixel photo is 20-40 MB as JPEG).
 SERVE_HOST, SERVE_PORT = "127.0.0.1", 8000
 MAX_UPLOAD_MB, MAX_UPLOAD_MEGAPIXELS = 50, 50
+#: The largest JSON a user gives colorlib: a request to ``colorlib serve`` (an edit, a photo's name) or a
+#: hints file of ``colorlib colorize --hints``, in bytes (500 hints take about 25 kB).
+MAX_JSON_BYTES = 2**20
 
 #: The dataset layout of the original project.
 COLOR_CLASS_DIR = "class 0"

@@ -64,6 +64,27 @@ def read_json(path: Path | str) -> Any:
     return json.loads(path.read_text())
 
 
+def parse_untrusted_json(data: bytes | str, source: str) -> Any:
+    """JSON from a user or a web page -> its value; ValueError with a sentence for anything else.
+
+    Refused, each with a sentence naming ``source``: text that is not JSON (with the place), JSON nested
+    too deeply for Python's parser (a :class:`RecursionError` there, which would otherwise escape as a
+    crash) and numbers Python will not convert (integers of thousands of digits). The caller bounds the
+    size (:data:`colorlib.core.config.MAX_JSON_BYTES`).
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError(
+            f"{source} is nested too deeply (lists or objects inside each other about a thousand levels "
+            "deep); colorlib's JSON is at most three levels deep."
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source} is not valid JSON ({error}).") from None
+    except (UnicodeDecodeError, ValueError) as error:  # bad UTF-8; an integer over 4,300 digits
+        raise ValueError(f"{source} is not JSON colorlib can read ({error}).") from None
+
+
 def file_hash(path: Path | str) -> str:
     """SHA-256 of a file's bytes, hex; it identifies an image's content in caches and splits."""
     digest = hashlib.sha256()

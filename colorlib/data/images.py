@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -304,7 +305,10 @@ def decode_image(data: bytes, name: str, max_pixels: int = MAX_IMAGE_PIXELS) -> 
     except Image.UnidentifiedImageError:
         raise ImageLoadError(name, "not an image file, or a format Pillow cannot read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageLoadError(name, f"too many pixels ({error})") from None
+        # Pillow refuses before it gives the size; its message names the pixels and its own limit.
+        claimed = re.search(r"\((\d+) pixels\)", str(error))
+        pixels = f"{int(claimed[1]):,}" if claimed else "more than Pillow opens"
+        raise ImageLoadError(name, f"too many pixels ({pixels}; at most {max_pixels:,})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageLoadError(name, f"corrupt or truncated image ({error})") from None
 
