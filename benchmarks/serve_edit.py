@@ -1,9 +1,11 @@
-"""The time of one edit on ``colorlib serve``'s page, measured in Chromium, and a screenshot.
+"""The time of one edit and of opening a photo on ``colorlib serve``'s page, measured in Chromium.
 
-Starts the server in this process, opens a photo on the page in headless Chromium, places hints
-one click at a time and drags the last one, and reads the page's own timing of each edit (from
-the click to the new picture decoded: request, decoder or floor, JPEG, transfer). Prints the
-median and the slowest per colorizer, side by side:
+Starts the server in this process (warmed up as ``colorlib serve`` does), opens a photo from its
+folder on the page in headless Chromium, places hints one click at a time and drags the last one,
+and reads the page's own timing of each edit (from the click to the new picture decoded: request,
+decoder or floor, JPEG, transfer); then opens ``--opens`` other photos of the folder and reads
+the time from choosing each to its first colours. Prints the median and the slowest per
+colorizer, side by side:
 
 - ``floor``: the U-Net of the colorizer that ships with colorlib without its spread head (a
   colorizer without hints: the joint-bilateral floor spreads the hints over its colours, no
@@ -16,7 +18,7 @@ median and the slowest per colorizer, side by side:
 Not part of the test suite; needs Chromium and its driver::
 
     python benchmarks/serve_edit.py [--photo FILE] [--hints 3 | --spots hints.json] [--drags 5]
-                                    [--screenshot page.png]
+                                    [--opens 3] [--screenshot page.png]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from chromium import start_chromium, wait_for
 
-from colorlib.cli import serve
+from colorlib.cli import serve, studio
 
 #: Where the hints go, as fractions of the photo's width and height, and their colours.
 HINT_SPOTS = ((0.3, 0.35, "#c0392b"), (0.65, 0.6, "#3a7bd5"), (0.5, 0.85, "#27ae60"), (0.8, 0.2, "#f1c40f"))
@@ -48,16 +50,22 @@ def hint_colorizer():
 
 
 def measure(
-    model, photo: Path, spots: tuple, drags: int, screenshot: Path | None, profile: Path
-) -> list[float]:
-    """Per-edit milliseconds as the page measured them: each click, then each drag step."""
+    model, photo: Path, spots: tuple, drags: int, opens: int, screenshot: Path | None, profile: Path
+) -> tuple[list[float], list[float]]:
+    """Per-edit milliseconds as the page measured them (each click, then each drag step), and the
+    milliseconds from choosing each of ``opens`` other photos of the folder to its first colours."""
     import uvicorn
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
-    studio = serve.Studio(model, profile / "results", description=serve.describe(model, "benchmark"))
+    photos = studio.folder_photos(photo.parent)
+    page_studio = studio.Studio(
+        model, profile / "results", photos, description=serve.describe(model, "benchmark")
+    )
+    page_studio.warm_up()  # as colorlib serve does before it prints its address
     server = uvicorn.Server(
-        uvicorn.Config(serve.create_app(studio), host="127.0.0.1", port=0, log_level="warning")
+        uvicorn.Config(serve.create_app(page_studio), host="127.0.0.1", port=0, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -65,14 +73,10 @@ def measure(
     port = server.servers[0].sockets[0].getsockname()[1]
     browser = start_chromium(profile / "chromium")
     browser.set_window_size(1400, 1000)
-    times = []
+    times, open_times = [], []
     try:
         browser.get(f"http://127.0.0.1:{port}/")
         wait_for(lambda: browser.execute_script("return document.body.dataset.ready"), "the page")
-        field = browser.find_element(By.ID, "file")
-        browser.execute_script("arguments[0].hidden = false", field)
-        field.send_keys(str(photo))
-        browser.execute_script("arguments[0].hidden = true", field)  # as the page has it
 
         def renders() -> int:
             return int(browser.execute_script("return Number(document.body.dataset.renders || 0)"))
@@ -87,7 +91,14 @@ def measure(
             )
             return float(browser.execute_script("return document.body.dataset.editMs"))
 
-        edit_done(0)
+        def open_photo(name: str) -> float:
+            before = renders()
+            Select(browser.find_element(By.ID, "folder")).select_by_value(name)
+            wait_for(lambda: renders() > before and browser.title.startswith(name), f"{name} to open")
+            edit_done(before)
+            return float(browser.execute_script("return document.body.dataset.openMs"))
+
+        open_times.append(open_photo(photo.name))
         browser.execute_script(
             "const s = document.getElementById('compare'); s.value = 70; s.dispatchEvent(new Event('input'))"
         )
@@ -106,11 +117,13 @@ def measure(
             times.append(edit_done(before))
         if screenshot is not None:
             browser.save_screenshot(str(screenshot))
+        others = [name for name in sorted(photos) if name != photo.name][:opens]
+        open_times += [open_photo(name) for name in others]
     finally:
         browser.quit()
         server.should_exit = True
         thread.join(10)
-    return times
+    return times, open_times
 
 
 def main() -> None:
@@ -123,6 +136,7 @@ def main() -> None:
         help="a hints file (colorize's JSON) for --photo: where to click, in which colours",
     )
     parser.add_argument("--drags", type=int, default=5)
+    parser.add_argument("--opens", type=int, default=3, help="other photos of the folder to open and time")
     parser.add_argument("--model", help="a trained hint colorizer (.keras) instead of the shipped one")
     parser.add_argument("--random", action="store_true", help="a hint U-Net with random weights instead")
     parser.add_argument(
@@ -175,12 +189,18 @@ def main() -> None:
                     if number == 0
                     else args.screenshot.with_stem(args.screenshot.stem + "-hints")
                 )
-            times = measure(model, args.photo, spots, args.drags, shot, Path(folder))
-        rows.append((name, statistics.median(times), max(times), len(times)))
-    print(f"\nTime per edit in Chromium, {args.photo.name} ({len(spots)} clicks, {args.drags} drags):")
-    print(f"{'colorizer':<28} {'median ms':>10} {'slowest ms':>11} {'edits':>6}")
-    for name, median, slowest, count in rows:
-        print(f"{name:<28} {median:>10.0f} {slowest:>11.0f} {count:>6}")
+            times, open_times = measure(model, args.photo, spots, args.drags, args.opens, shot, Path(folder))
+        rows.append((name, times, open_times))
+    print(f"\nIn Chromium, {args.photo.name} ({len(spots)} clicks, {args.drags} drags), then opening photos:")
+    print(
+        f"{'colorizer':<28} {'edit median ms':>15} {'slowest':>8} {'edits':>6}"
+        f" {'open median ms':>15} {'slowest':>8}"
+    )
+    for name, times, open_times in rows:
+        print(
+            f"{name:<28} {statistics.median(times):>15.0f} {max(times):>8.0f} {len(times):>6}"
+            f" {statistics.median(open_times):>15.0f} {max(open_times):>8.0f}"
+        )
     if args.screenshot:
         print(f"Screenshot: {args.screenshot}")
 

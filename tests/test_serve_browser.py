@@ -1,12 +1,16 @@
-"""``colorlib serve`` in a real browser: open a photo, place a hint, see the pixels change, download.
+"""``colorlib serve`` in a real browser: open a photo, place a hint, see the pixels change, download;
+hints placed in the colours picked, kept per photo and through a reload; keys that act only on the
+photo; a photo the server closed opened again; another site's page that cannot act.
 
 A uvicorn server runs the page in a thread with the session's small colorizer (random weights,
 no hints of its own: the floor spreads them); headless Chromium drives it (``tests/chromium.py``).
-What the page shows is read from screenshots. Skipped when Chromium or its driver is missing.
+What the page shows is read from screenshots and from the markers' data. Skipped when Chromium or
+its driver is missing.
 """
 
 from __future__ import annotations
 
+import http.server
 import io
 import threading
 from collections.abc import Iterator
@@ -16,8 +20,9 @@ import numpy as np
 import pytest
 from chromium import start_chromium, wait_for
 from PIL import Image
+from servehelp import live_server
 
-from colorlib.cli import serve
+from colorlib.cli import studio
 
 #: The photo: width, height, and two flat grays (darker left half, lighter right half).
 WIDTH, HEIGHT = 400, 240
@@ -27,21 +32,23 @@ HINT_AT, READ_AT = (100, 120), (130, 150)
 BLUE = "#1040e0"
 
 
-@pytest.fixture(scope="module")
-def server(small_colorizer, tmp_path_factory) -> Iterator[tuple[str, serve.Studio]]:
-    results = tmp_path_factory.mktemp("results")
-    studio = serve.Studio(small_colorizer, results)
-    import uvicorn
+def two_grays(left: int = LEFT_GRAY, size: tuple[int, int] = (WIDTH, HEIGHT)) -> np.ndarray:
+    pixels = np.full((size[1], size[0], 3), left, np.uint8)
+    pixels[:, size[0] // 2 :] = RIGHT_GRAY
+    return pixels
 
-    config = uvicorn.Config(serve.create_app(studio), host="127.0.0.1", port=0, log_level="warning")
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    wait_for(lambda: runner.started, "the server to start")
-    port = runner.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/", studio
-    runner.should_exit = True
-    thread.join(10)
+
+@pytest.fixture(scope="module")
+def server(small_colorizer, tmp_path_factory) -> Iterator[tuple[str, studio.Studio]]:
+    """The page, with a folder of three photos: two the size of the others, one small (120 × 80)."""
+    folder = tmp_path_factory.mktemp("photos")
+    for name, left in (("street.png", 90), ("field.png", 150)):
+        Image.fromarray(two_grays(left)).save(folder / name)
+    Image.fromarray(two_grays(size=(120, 80))).save(folder / "small.png")
+    results = tmp_path_factory.mktemp("results")
+    page_studio = studio.Studio(small_colorizer, results, studio.folder_photos(folder))
+    with live_server(page_studio) as port:
+        yield f"http://127.0.0.1:{port}/", page_studio
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +82,9 @@ def test_open_a_photo_place_move_remove_a_hint_and_download(browser, server, dow
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    url, studio = server
-    pixels = np.full((HEIGHT, WIDTH, 3), LEFT_GRAY, np.uint8)
-    pixels[:, WIDTH // 2 :] = RIGHT_GRAY
+    url, page_studio = server
     photo = tmp_path / "old street.png"
-    Image.fromarray(pixels).save(photo)
+    Image.fromarray(two_grays()).save(photo)
 
     browser.get(url)
     wait_for(lambda: browser.execute_script("return document.body.dataset.ready"), "the page to start")
@@ -133,7 +138,7 @@ def test_open_a_photo_place_move_remove_a_hint_and_download(browser, server, dow
     written = wait_for(lambda: list(downloads.glob("*-colorized.png")), "the download")
     with Image.open(written[0]) as download:
         assert download.size == (WIDTH, HEIGHT)  # the photo's own resolution
-    assert [path.name for path in studio.results_dir.iterdir()] == ["old_street-colorized.png"]
+    assert [path.name for path in page_studio.results_dir.iterdir()] == ["old_street-colorized.png"]
 
 
 def test_a_bad_upload_and_a_bad_hints_file_are_told_on_the_page(browser, server, tmp_path: Path):
@@ -169,3 +174,211 @@ def test_a_bad_upload_and_a_bad_hints_file_are_told_on_the_page(browser, server,
     choose("load-hints", bad)
     assert "entry 2" in wait_for(message, "the bad hints file's refusal")
     assert len(browser.find_elements(By.CSS_SELECTOR, ".hint")) == 2  # the good ones are kept
+
+
+def fresh_page(browser, url: str) -> None:
+    """The page as a new user sees it: no hints kept from an earlier test."""
+    browser.get(url + "static/page.css")  # the same origin, without the page's script
+    browser.execute_script("localStorage.clear()")
+    browser.get(url)
+    wait_for(lambda: browser.execute_script("return document.body.dataset.ready"), "the page to start")
+
+
+def idle(browser) -> None:
+    wait_for(
+        lambda: browser.execute_script("return document.body.dataset.busy !== 'true'"), "the edits to end"
+    )
+
+
+def markers(browser) -> list[tuple[float, float, str]]:
+    """The hints the page shows: (x, y, colour) in the photo's pixels."""
+    from selenium.webdriver.common.by import By
+
+    return [
+        (float(m.get_attribute("data-x")), float(m.get_attribute("data-y")), m.get_attribute("data-color"))
+        for m in browser.find_elements(By.CSS_SELECTOR, ".hint")
+    ]
+
+
+def pick(browser, colour: str) -> None:
+    """Click the swatch of this colour, as a user picks one."""
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.CSS_SELECTOR, f'#swatches button[title="{colour}"]').click()
+
+
+def click_photo(browser, fx: float, fy: float, right: bool = False) -> None:
+    """Click the photo at a fraction of its width and height."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    stage = browser.find_element(By.ID, "stage")
+    box = stage.rect
+    chain = ActionChains(browser).move_to_element_with_offset(
+        stage, int((fx - 0.5) * box["width"]), int((fy - 0.5) * box["height"])
+    )
+    (chain.context_click() if right else chain.click()).perform()
+
+
+def choose_folder_photo(browser, name: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    before = renders(browser)
+    from selenium.webdriver.common.by import By
+
+    Select(browser.find_element(By.ID, "folder")).select_by_value(name)
+    wait_for(lambda: renders(browser) > before and browser.title.startswith(name), f"{name} to open")
+    idle(browser)
+
+
+BLUE_SWATCH, GREEN_SWATCH, RED_SWATCH, YELLOW_SWATCH = "#3a7bd5", "#27ae60", "#c0392b", "#f1c40f"
+
+
+def test_each_click_places_a_hint_in_the_colour_picked_and_only_a_selected_hint_is_recoloured(
+    browser, server
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, _ = server
+    fresh_page(browser, url)
+    choose_folder_photo(browser, "street.png")
+    assert browser.find_element(By.ID, "compare").get_attribute("value") == "100"  # opens on the colours
+    assert not browser.find_element(By.ID, "divider").is_displayed()  # and no line at the photo's edge
+
+    pick(browser, BLUE_SWATCH)  # the page's instructions: pick a colour, click; pick the next, click
+    click_photo(browser, 0.2, 0.3)
+    pick(browser, GREEN_SWATCH)
+    click_photo(browser, 0.7, 0.7)
+    idle(browser)
+    assert [colour for *_, colour in markers(browser)] == [BLUE_SWATCH, GREEN_SWATCH]
+
+    browser.find_elements(By.CSS_SELECTOR, ".hint")[0].click()  # select hint 1, then recolour it
+    assert "Hint 1 selected" in browser.find_element(By.ID, "selected").text
+    pick(browser, RED_SWATCH)
+    idle(browser)
+    assert [colour for *_, colour in markers(browser)] == [RED_SWATCH, GREEN_SWATCH]
+
+    browser.find_element(By.ID, "stage").send_keys(Keys.ESCAPE)  # Escape deselects
+    pick(browser, YELLOW_SWATCH)
+    assert [colour for *_, colour in markers(browser)] == [RED_SWATCH, GREEN_SWATCH]
+    browser.find_elements(By.CSS_SELECTOR, ".hint")[1].click()
+    click_photo(browser, 0.5, 0.1)  # a click on the photo deselects, and places nothing
+    pick(browser, BLUE_SWATCH)
+    assert [colour for *_, colour in markers(browser)] == [RED_SWATCH, GREEN_SWATCH]
+    assert "No hint selected" in browser.find_element(By.ID, "selected").text
+    click_photo(browser, 0.5, 0.1)  # the next click places a hint, in the colour picked
+    idle(browser)
+    assert [colour for *_, colour in markers(browser)][-1] == BLUE_SWATCH and len(markers(browser)) == 3
+
+
+def test_each_photo_keeps_its_hints_when_switching_and_through_a_reload(browser, server):
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    fresh_page(browser, url)
+    choose_folder_photo(browser, "street.png")
+    pick(browser, BLUE_SWATCH)
+    click_photo(browser, 0.2, 0.3)
+    pick(browser, GREEN_SWATCH)
+    click_photo(browser, 0.8, 0.6)
+    idle(browser)
+    street = markers(browser)
+    assert len(street) == 2
+
+    choose_folder_photo(browser, "field.png")
+    assert markers(browser) == []  # another photo, its own hints
+    click_photo(browser, 0.5, 0.5)
+    idle(browser)
+    field = markers(browser)
+
+    choose_folder_photo(browser, "street.png")
+    assert markers(browser) == street  # switching back restores them
+
+    browser.refresh()  # a reload restores the last photo and its hints
+    wait_for(lambda: browser.execute_script("return document.body.dataset.ready"), "the page to start")
+    wait_for(lambda: browser.title.startswith("street.png"), "the last photo to come back")
+    assert markers(browser) == street
+    assert browser.find_element(By.ID, "folder").get_attribute("value") == "street.png"
+    choose_folder_photo(browser, "field.png")
+    assert markers(browser) == field
+
+
+def test_backspace_and_delete_remove_a_hint_only_when_the_photo_has_the_focus(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, _ = server
+    fresh_page(browser, url)
+    choose_folder_photo(browser, "street.png")
+    click_photo(browser, 0.3, 0.3)
+    idle(browser)
+    browser.find_element(By.CSS_SELECTOR, ".hint").click()  # selected
+    browser.find_element(By.ID, "folder").send_keys(Keys.BACKSPACE)  # the photo list has the focus
+    browser.find_element(By.ID, "colour").send_keys(Keys.DELETE)
+    assert len(markers(browser)) == 1
+    assert browser.title.startswith("street.png")  # and the list still shows the same photo
+
+    browser.find_element(By.CSS_SELECTOR, ".hint").click()  # the photo has the focus again
+    before = renders(browser)
+    browser.find_element(By.ID, "stage").send_keys(Keys.BACKSPACE)
+    wait_for(lambda: not markers(browser) and renders(browser) > before, "the hint to go")
+
+
+def test_a_photo_the_server_closed_opens_again_and_small_photos_fill_the_view(browser, server):
+    from selenium.webdriver.common.by import By
+
+    url, page_studio = server
+    fresh_page(browser, url)
+    choose_folder_photo(browser, "small.png")
+    stage, work = browser.find_element(By.ID, "stage").rect, browser.find_element(By.ID, "work").rect
+    assert stage["width"] > 3 * 120 and stage["width"] > 0.8 * work["width"]  # scaled up, not 120 px
+    assert abs(stage["width"] / stage["height"] - 120 / 80) < 0.02
+
+    choose_folder_photo(browser, "street.png")
+    page_studio.photos.clear()  # as when eight other photos were opened since
+    before = renders(browser)
+    click_photo(browser, 0.25, 0.5)  # a hint on a photo the server no longer holds
+    wait_for(lambda: renders(browser) > before, "the edit on the photo opened again")
+    idle(browser)
+    assert not browser.find_element(By.ID, "message").is_displayed()
+    assert len(markers(browser)) == 1 and len(page_studio.photos) == 1
+
+    page_studio.photos.clear()
+    choose_folder_photo(browser, "small.png")
+    page_studio.photos.clear()
+    choose_folder_photo(browser, "street.png")  # choosing a closed photo's name opens it again
+    assert len(markers(browser)) == 1 and [photo.name for photo in page_studio.photos.values()] == [
+        "street.png"
+    ]
+
+
+ATTACK_PAGE = """<!doctype html><title>a page of another site</title><script>
+const target = "{target}";
+const simple = (path, body) => fetch(target + path, {{method: "POST", mode: "no-cors",
+  headers: {{"Content-Type": "text/plain"}}, body}});
+(async () => {{
+  for (const path of ["api/photos/folder", "api/photos/p1/save", "api/photos/p2/save"]) {{
+    try {{ await simple(path, JSON.stringify({{name: "street.png", vividness: 0}})); }} catch (e) {{}}
+  }}
+  document.title = "sent";
+}})();
+</script>"""
+
+
+def test_a_page_of_another_site_cannot_open_or_save_photos(browser, server, tmp_path: Path):
+    """What a probe did: a page served from another origin sent "simple" text/plain POSTs."""
+    url, page_studio = server
+    (tmp_path / "index.html").write_text(ATTACK_PAGE.format(target=url))
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(tmp_path))  # noqa: E731
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    try:
+        page_studio.photos.clear()
+        written = sorted(page_studio.results_dir.rglob("*"))
+        browser.get(f"http://127.0.0.1:{attacker.server_address[1]}/index.html")
+        wait_for(lambda: browser.title == "sent", "the other site's requests")
+    finally:
+        attacker.shutdown()
+    assert not page_studio.photos  # nothing opened
+    assert sorted(page_studio.results_dir.rglob("*")) == written  # nothing written

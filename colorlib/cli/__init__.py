@@ -89,6 +89,13 @@ SERVE_OPTIONS = {
         "help": f"address to listen on (default: {SERVE_HOST}, this machine only; 0.0.0.0 lets others in)",
     },
     "--port": {"type": int, "default": SERVE_PORT, "help": f"port (default: {SERVE_PORT})"},
+    "--allow-host": {
+        "action": "append",
+        "default": [],
+        "metavar": "NAME",
+        "help": "another name the page may be opened under, e.g. one of /etc/hosts (again for more); the "
+        "server answers only to this machine's loopback names and --host otherwise (DNS rebinding)",
+    },
     "--max-mb": {
         "type": float,
         "default": MAX_UPLOAD_MB,

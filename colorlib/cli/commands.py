@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -138,17 +139,20 @@ def _load_colorizer(args: argparse.Namespace):
 
 
 def _cmd_colorize(args: argparse.Namespace) -> int:
+    from colorlib.color.lab import check_vividness
     from colorlib.colorize import colorize, photofiles
 
     scan = photofiles.scan_inputs(args.inputs, recursive=args.recursive)
     photofiles.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
-    model = _load_colorizer(args)
     if args.hints:
         if len(args.inputs) != 1:
             raise ValueError("--hints takes one photo: its points are in that photo's pixels.")
-        written = colorize.colorize_with_hints(model, args.inputs[0], args.hints, args.out, args.vividness)
+        check_vividness(args.vividness)
+        photo = colorize.read_hinted_photo(args.inputs[0], args.hints, args.out)  # before the model
+        written = colorize.colorize_hinted(_load_colorizer(args), photo, args.vividness)
         print(f"colorized {args.inputs[0]} with the hints of {args.hints} into {written}")
         return 0
+    model = _load_colorizer(args)
     report = colorize.colorize_files(
         model, scan, args.out, batch_size=args.batch_size, own_size=args.own_size, vividness=args.vividness
     )
@@ -158,12 +162,14 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from colorlib.cli import serve
+    from colorlib.cli.studio import Studio, folder_photos
 
     if args.max_mb <= 0 or args.max_megapixels <= 0:
         raise ValueError("--max-mb and --max-megapixels must be above 0.")
-    photos = serve.folder_photos(args.folder)  # a missing or empty folder is refused before loading
+    photos = folder_photos(args.folder)  # a missing or empty folder is refused before loading
+    serve.check_port(args.host, args.port)  # and a port in use
     model = _load_colorizer(args)
-    studio = serve.Studio(
+    studio = Studio(
         model,
         Path(args.out).expanduser(),
         photos,
@@ -171,8 +177,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_pixels=int(args.max_megapixels * 1e6),
         description=serve.describe(model, args.model or "the colorizer that ships with colorlib"),
     )
-    serve.serve(studio, args.host, args.port)
-    return 0
+    serve.serve(studio, args.host, args.port, tuple(args.allow_host))
+    # Every result was written when it was saved; skip the 2-3 s TensorFlow takes to tear down, so that
+    # Ctrl+C ends the command at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
