@@ -21,13 +21,15 @@ Shapes for an ``S × S`` training image::
     ab     (B, S, S, 2)  float32 in [-1, 1]
     discriminator({"l": L, "ab": ab}) -> logits (B, S/8, S/8, 1), one per overlapping patch
 
-:class:`GANTrainer` owns the generator, the discriminator and both optimizers, so the usual
-``fit`` with :func:`colorlib.training.fitting.callbacks` backs all of them up after every epoch and
-resumes after a kill. Keras 3 has no backend-neutral way to take two sets of gradients in one
-step, so ``train_step`` takes them the way of each backend that keeps variables in place:
-``tf.GradientTape`` on TensorFlow (the default), ``torch.autograd.grad`` on PyTorch (how a GPU
-machine without TensorFlow fine-tunes). JAX's stateless steps are not written; the trainer says so
-there.
+:class:`GANTrainer` owns the generator, the discriminator and both optimizers (one
+:class:`colorlib.training.optimizer_pair.OptimizerPair` to Keras), so the usual ``fit`` with
+:func:`colorlib.training.fitting.callbacks` backs all of them up after every epoch and resumes
+after a kill. Keras 3 has no backend-neutral way to take two sets of gradients in one step, so
+``train_step`` takes them the way of each backend: ``tf.GradientTape`` on TensorFlow (the
+default), ``torch.autograd.grad`` on PyTorch (a GPU machine without TensorFlow), and on JAX (how
+Keras trains on several devices and machines) a stateless step: the losses computed once in a
+``StatelessScope`` over the step's variable values, ``jax.vjp`` pulled back once per network's
+loss, and the pair's ``stateless_apply``.
 """
 
 from __future__ import annotations
@@ -60,15 +62,15 @@ def generator_ab(decoder: keras.Model, image_size: int) -> keras.Model:
 
 
 #: The Keras backends whose ``train_step`` is written (:meth:`GANTrainer.train_step`).
-GRADIENT_BACKENDS = ("tensorflow", "torch")
+GRADIENT_BACKENDS = ("tensorflow", "torch", "jax")
 
 
 def _require_gradient_backend() -> None:
     if keras.backend.backend() not in GRADIENT_BACKENDS:
         raise ValueError(
-            f"loss=gan and loss=ddcolor take their two sets of gradients with TensorFlow or PyTorch, "
+            f"loss=gan and loss=ddcolor take their two sets of gradients with TensorFlow, PyTorch or JAX, "
             f"but the Keras backend is {keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow "
-            f"(the default) or KERAS_BACKEND=torch."
+            f"(the default), KERAS_BACKEND=jax or KERAS_BACKEND=torch."
         )
 
 
@@ -134,30 +136,48 @@ class GANTrainer(keras.Model):
         self.terms = ddcolor.term_names(self.loss_weights)
         names = ["loss", *self.terms, *(["d_loss"] if self.discriminator is not None else [])]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self.compile()
+        self.d_optimizer = None
         if self.discriminator is not None:
             self.d_optimizer = d_optimizer or keras.optimizers.Adam(
                 learning_rate, beta_1=GAN_BETA_1, name="d_adam"
             )
-            # Built now, so that a backup restores into it before the first step.
-            self.d_optimizer.build(self.discriminator.trainable_variables)
-        else:
-            self.d_optimizer = None
+        self.compile()
         self.built = True
 
     def compile(self, optimizer=None, loss=None, **kwargs) -> None:
         """Set the generator's optimizer (default: Adam at the trainer's learning rate, β₁
-        :data:`GAN_BETA_1`) and build it, so that a backup restores into it. ``loss`` must be
-        None: the trainer computes its own losses (L1 and the adversarial term)."""
+        :data:`GAN_BETA_1`) and build it with the discriminator's, so that a backup restores into
+        both. ``loss`` must be None: the trainer computes its own losses (L1 and the adversarial term)."""
+        from colorlib.training.optimizer_pair import OptimizerPair
+
         if loss is not None:
             raise ValueError(
                 "A GANTrainer computes its own losses (L1 and the adversarial term); compile it with "
-                "loss=None (workflow.run_loss gives None for loss: gan)."
+                "loss=None (its model class gives None for loss: gan)."
             )
         if optimizer is None:
             optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=GAN_BETA_1, name="g_adam")
-        super().compile(optimizer=optimizer, **kwargs)
-        self.optimizer.build(self.decoder.trainable_variables)
+        if self.discriminator is None:
+            super().compile(optimizer=optimizer, **kwargs)
+            self.optimizer.build(self.decoder.trainable_variables)
+            return
+        pair = OptimizerPair(optimizer, self.d_optimizer)
+        pair.build_pair(self.decoder.trainable_variables, self.discriminator.trainable_variables)
+        super().compile(optimizer=pair, **kwargs)
+
+    def generator_optimizer(self) -> keras.optimizers.Optimizer:
+        """The generator's optimizer (``optimizer`` is the pair of both, when there is a discriminator).
+        A method: Keras' saving walks a model's attributes, and this one is saved as ``optimizer``."""
+        from colorlib.training.optimizer_pair import OptimizerPair
+
+        return self.optimizer.parts()[0] if isinstance(self.optimizer, OptimizerPair) else self.optimizer
+
+    def trained_variables(self) -> list:
+        """The generator's trainable variables, then the discriminator's: the pair's order."""
+        found = list(self.decoder.trainable_variables)
+        return found + (
+            list(self.discriminator.trainable_variables) if self.discriminator is not None else []
+        )
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -179,10 +199,9 @@ class GANTrainer(keras.Model):
         values = {}
         if "l1" in self.terms:
             values["l1"] = ddcolor.l1_loss(true_ab, fake)
-        if "perceptual" in self.terms or "colorfulness" in self.terms:
-            fake_rgb = labops.lab_to_rgb(l_norm, fake)
         if "perceptual" in self.terms:
             true_rgb = labops.lab_to_rgb(l_norm, target)
+            fake_rgb = labops.lab_to_rgb(l_norm, fake)
             values["perceptual"] = ddcolor.perceptual_loss(self.perceptual, true_rgb, fake_rgb)
         if self.discriminator is not None:
             real_logits = self.discriminator({unet_arch.L_INPUT: l_norm, AB_INPUT: target}, training=training)
@@ -194,7 +213,10 @@ class GANTrainer(keras.Model):
                 + ops.mean(bce(ops.zeros_like(fake_logits), fake_logits, from_logits=True))
             )
         if "colorfulness" in self.terms:
-            values["colorfulness"] = ddcolor.colorfulness_loss(fake_rgb)
+            # Its own RGB of the generated ab, not the perceptual term's: with the two terms reading one
+            # tensor, XLA on CPU (jaxlib 0.10.2) gets the jit-compiled gradient wrong, by 13 % of the
+            # generator's step (benchmarks/gan_step_backends.py); eager JAX and TensorFlow agree.
+            values["colorfulness"] = ddcolor.colorfulness_loss(labops.lab_to_rgb(l_norm, fake))
         weights = self.loss_weights.as_dict()
         losses = {"loss": sum(weights[name] * values[name] for name in self.terms)}
         losses |= {name: values[name] for name in self.terms}
@@ -207,21 +229,27 @@ class GANTrainer(keras.Model):
             tracker.update_state(values[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def train_step(self, data):
+    def train_step(self, *args):
         """One step of both networks: the generator on ``loss``, the discriminator on ``d_loss``,
-        each with the gradients of its own loss from the same forward pass."""
-        if keras.backend.backend() == "torch":
+        each with the gradients of its own loss from the same forward pass. Keras passes the batch
+        (TensorFlow, PyTorch) or the state and the batch (JAX)."""
+        backend = keras.backend.backend()
+        if backend == "jax":
+            from colorlib.training import gan_jax
+
+            return gan_jax.train_step(self, *args)
+        data = args[0]
+        if backend == "torch":
             return self._torch_train_step(data[0], data[1])
         import tensorflow as tf
 
         inputs, ab = data[0], data[1]
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             losses = self._step_losses(inputs, ab, training=True)
-        g_variables = self.decoder.trainable_variables
-        self.optimizer.apply(g_tape.gradient(losses["loss"], g_variables), g_variables)
+        gradients = g_tape.gradient(losses["loss"], self.decoder.trainable_variables)
         if self.discriminator is not None:
-            d_variables = self.discriminator.trainable_variables
-            self.d_optimizer.apply(d_tape.gradient(losses["d_loss"], d_variables), d_variables)
+            gradients += d_tape.gradient(losses["d_loss"], self.discriminator.trainable_variables)
+        self.optimizer.apply(gradients, self.trained_variables())
         return self._log(losses)
 
     def _torch_train_step(self, inputs, ab):
@@ -230,20 +258,23 @@ class GANTrainer(keras.Model):
         import torch
 
         losses = self._step_losses(inputs, ab, training=True)
-        steps = [(losses["loss"], self.optimizer, self.decoder.trainable_variables)]
+        steps = [(losses["loss"], self.decoder.trainable_variables)]
         if self.discriminator is not None:
-            steps.append((losses["d_loss"], self.d_optimizer, self.discriminator.trainable_variables))
-        gradients = [
-            torch.autograd.grad(loss, [variable.value for variable in variables], retain_graph=True)
-            for loss, _, variables in steps
-        ]
+            steps.append((losses["d_loss"], self.discriminator.trainable_variables))
+        gradients = []
+        for loss, variables in steps:
+            values = [variable.value for variable in variables]
+            gradients += torch.autograd.grad(loss, values, retain_graph=True)
         with torch.no_grad():
-            for (_, optimizer, variables), grads in zip(steps, gradients, strict=True):
-                optimizer.apply(list(grads), variables)
+            self.optimizer.apply(gradients, self.trained_variables())
         return self._log({name: value.detach() for name, value in losses.items()})
 
-    def test_step(self, data):
-        return self._log(self._step_losses(data[0], data[1], training=False))
+    def test_step(self, *args):
+        if keras.backend.backend() == "jax":
+            from colorlib.training import gan_jax
+
+            return gan_jax.test_step(self, *args)
+        return self._log(self._step_losses(args[0][0], args[0][1], training=False))
 
 
 def snapshot_path(folder: Path | str, epoch: int) -> Path:
