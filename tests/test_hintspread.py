@@ -116,7 +116,8 @@ def test_training_only_the_head_learns_the_hints_and_keeps_the_automatic_colours
 def test_hint_spread_is_a_way_of_reading_hints(tmp_path: Path) -> None:
     from test_workflow import run_params
 
-    from colorlib.workflow import hintscores, runs
+    from colorlib import workflow
+    from colorlib.workflow import hintscores
 
     with pytest.raises(ValueError, match="hint_spread=true needs hints=true"):
         run_params(tmp_path, tmp_path, "spread", decoder="unet", hint_spread=True)
@@ -125,5 +126,5 @@ def test_hint_spread_is_a_way_of_reading_hints(tmp_path: Path) -> None:
         init_run="plain", hints_baseline_run="plain",
     )  # fmt: skip
     # The run it starts from and the one whose automatic colours it is compared with: no hints.
-    for source in (runs.init_params(params), hintscores.automatic_params(params)):
+    for source in (workflow.run_model(params).start().params, hintscores.automatic_params(params)):
         assert source.run_name == "plain" and not source.hints and not source.hint_spread

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,38 @@ def test_library_modules_neither_exit_nor_parse_arguments():
             continue
         source = path.read_text()
         assert "sys.exit" not in source and "argparse" not in source, path.name
+
+
+#: Where a test of the loss, the decoder or the variant may stand: the training schemes' own files
+#: (issue 38), and Params, which refuses combinations that do not go together.
+SCHEME_FILES = ("training/models.py", "training/base_model.py", "core/params.py")
+#: A test of the run's loss, decoder or hints: ``params.loss == "gan"``, ``if params.hints``, ...
+VARIANT_TEST = re.compile(
+    r"\b(?:params|self\.params)\.(?:loss|decoder|gan_from)\s*(?:==|!=|\bin\b|\bnot in\b)"
+    r"|\bif\s+(?:not\s+)?(?:params|self\.params)\.(?:hints|hint_spread|init_run|generator_run)\b"
+    r"|\b(?:ADVERSARIAL_LOSSES|GAN_LOSS|DDCOLOR_LOSS)\b"
+)
+
+
+def variant_tests(package: Path = PACKAGE) -> list[str]:
+    """``"file:line: text"`` of every test of the variant outside the scheme files."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative in SCHEME_FILES or relative.endswith("_model.py") or relative == "core/config.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if VARIANT_TEST.search(line):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    return found
+
+
+def test_only_the_training_schemes_branch_on_the_loss_decoder_or_variant():
+    assert variant_tests() == []
+
+
+def test_the_variant_check_finds_a_branch(toy_package: Path):
+    (toy_package / "core" / "base.py").write_text(
+        "def f(params):\n    if params.loss == 'gan':\n        pass\n"
+    )
+    assert variant_tests(toy_package) == ["core/base.py:2: if params.loss == 'gan':"]

@@ -148,8 +148,9 @@ def test_notebook_03_shows_the_decoder_built_compiled_and_fitted():
     """The lesson stays visible (keras-io's habit): build, compile with the loss, fit with callbacks."""
     code = "\n".join(cell.source for cell in code_cells(read_notebook("03_training.ipynb")))
     for call in (
-        "decoder = workflow.build_run_decoder(params)",
-        "decoder.compile(optimizer=workflow.run_optimizer(params), loss=workflow.run_loss(params))",
+        "model = workflow.run_model(params)",
+        "decoder = model.build_decoder(inputs)",
+        "decoder.compile(optimizer=model.optimizer(), loss=model.loss(inputs))",
         "decoder.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks",
     ):
         assert call in code, call

@@ -206,12 +206,13 @@ def test_a_unet_run_caches_skips_trains_and_colorizes(tmp_path: Path, attention:
 
 
 @pytest.mark.parametrize(("loss", "expected"), [("mse", "mse"), ("huber", "Huber"), ("gan", None)])
-def test_run_optimizer_and_loss_are_what_notebook_03_compiles_with(loss: str, expected) -> None:
+def test_the_schemes_optimizer_and_loss_are_what_notebook_03_compiles_with(loss: str, expected) -> None:
     params = Params(learning_rate=3e-4, loss=loss, decoder="unet")
-    optimizer = workflow.run_optimizer(params)
+    model = workflow.run_model(params)
+    optimizer = model.optimizer()
     assert float(optimizer.learning_rate) == pytest.approx(3e-4)
     assert float(optimizer.beta_1) == (0.5 if loss == "gan" else 0.9)
-    chosen = workflow.run_loss(params)
+    chosen = model.loss(workflow.build_inputs(params))
     if expected == "Huber":
         assert type(chosen).__name__ == "Huber"
     else:
@@ -220,8 +221,9 @@ def test_run_optimizer_and_loss_are_what_notebook_03_compiles_with(loss: str, ex
 
 @pytest.mark.parametrize(("loss", "expected"), [("mse", 5), ("huber", 5), ("gan", None), ("ddcolor", None)])
 def test_patience_stops_the_generators_training_not_the_adversarial_epochs(loss: str, expected) -> None:
-    from colorlib.workflow.train import run_patience
-
     params = Params(loss=loss, gan_from="mse", decoder="unet", patience=5)
-    assert run_patience(params) == expected
-    assert run_patience(workflow.generator_params(params)) == 5  # the generator's training keeps it
+    model = workflow.run_model(params)
+    assert model.patience == expected
+    start = model.start()
+    if start is not None:
+        assert workflow.run_model(start.params).patience == 5  # the generator's training keeps it

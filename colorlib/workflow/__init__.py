@@ -21,8 +21,9 @@ build_run_encoder      encoder.json, encoder.weights.h5             02
 extract_run_features   features/step.json, indexes into the cache   02
 class_weights          model/class_weights.json (loss: classif.)    03
 train_run              model/step.json, backup/, colorizer.keras    03
-                       (loss: gan: model-gan/, after the generator
-                       of loss gan_from in model/)
+                       (the run's scheme, run_model, names the
+                       folder: loss: gan trains in model-gan/,
+                       after its generator in model/)
 colorize_run           outputs/<set>/step.json, the photos          04
 evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
 =====================  ===========================================  ==========
@@ -33,69 +34,51 @@ from colorlib.workflow.evaluate import RunEvaluation, colorize_run, evaluate_run
 from colorlib.workflow.keys import FEATURE_SPLITS, load_split
 from colorlib.workflow.prepare import PreparedDataset, dataset_root, prepare_dataset
 from colorlib.workflow.runs import (
-    ADVERSARIAL_MODEL_FOLDERS,
-    GAN_MODEL_FOLDER,
-    GAN_SNAPSHOT_DIR,
-    MODEL_FOLDER,
     NOTEBOOKS,
     RunPaths,
-    generator_params,
     load_run_encoder,
     load_run_model,
     require,
     run_paths,
     training_datasets,
-    training_epochs,
 )
 from colorlib.workflow.train import (
-    build_run_decoder,
+    build_inputs,
     class_weights,
-    generator,
-    new_decoder,
-    pretrained_generator,
-    run_loss,
-    run_optimizer,
+    run_model,
     save_trained,
     strategy_scope,
     train_run,
+    train_start,
     training_callbacks,
 )
 
 __all__ = [
-    "ADVERSARIAL_MODEL_FOLDERS",
     "ENCODER_BATCH_SIZE",
     "FEATURE_SPLITS",
-    "GAN_MODEL_FOLDER",
-    "GAN_SNAPSHOT_DIR",
-    "MODEL_FOLDER",
     "NOTEBOOKS",
     "PreparedDataset",
     "RunEvaluation",
     "RunPaths",
-    "build_run_decoder",
+    "build_inputs",
     "build_run_encoder",
     "class_weights",
     "colorize_run",
     "dataset_root",
     "evaluate_run",
     "extract_run_features",
-    "generator",
-    "generator_params",
     "load_run_encoder",
     "load_run_model",
     "load_split",
-    "new_decoder",
     "prepare_dataset",
-    "pretrained_generator",
     "require",
-    "run_loss",
-    "run_optimizer",
+    "run_model",
     "run_paths",
     "save_trained",
     "strategy_scope",
     "train_run",
+    "train_start",
     "training_callbacks",
     "training_datasets",
-    "training_epochs",
     "training_mean_ab",
 ]

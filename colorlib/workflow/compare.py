@@ -34,7 +34,8 @@ from colorlib.core.io import read_json
 from colorlib.core.params import load_params
 from colorlib.evaluation.baselines import BASELINE_LABELS
 from colorlib.reports.htmlreport import STATUS_OK
-from colorlib.workflow import ADVERSARIAL_MODEL_FOLDERS, RunPaths, chain, ship
+from colorlib.training.adversarial_model import MODEL_FOLDERS as ADVERSARIAL_FOLDERS
+from colorlib.workflow import RunPaths, chain, ship
 
 #: The file the comparison is written to, inside the output folder.
 COMPARE_FILE = "compare.html"
@@ -161,7 +162,7 @@ def load_variant(source: Path | str, reports_dir: Path | str = "reports") -> Var
             f"{name} has no {summary}: run its chain first (colorlib pipeline --params <its YAML file>)."
         )
     epochs = _epochs(paths.history_csv)
-    folders = ADVERSARIAL_MODEL_FOLDERS.values()
+    folders = ADVERSARIAL_FOLDERS.values()
     gan_epochs = next(filter(None, (_epochs(RunPaths(run_dir, f).history_csv) for f in folders)), None)
     tables = with_delta_cf(read_json(summary)["result"]["tables"])
     seconds = run_seconds(project_root() / reports_dir, name)  # as the chain resolves it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from colorlib.core.config import EXTRA_TRAIN_SPLIT
 from colorlib.core.params import Params
+from colorlib.training.models import model_for
 from colorlib.workflow.keys import encoder_step, feature_splits, features_step, load_split
 from colorlib.workflow.runs import load_run_encoder, run_paths
 
@@ -52,7 +53,7 @@ def extract_run_features(params: Params, encoder, shard: str | None = None, prog
     split = load_split(params)
     if shard is None and step.done():
         return featureindex.load_run_indexes(paths.features_dir, feature_splits(split))
-    if params.decoder == "unet":
+    if model_for(params).reads_skips:
         from colorlib.archs import colorizer_arch
 
         encoder = colorizer_arch.multiscale_encoder(encoder)

@@ -24,7 +24,6 @@ from typing import Any
 
 from colorlib import workflow
 from colorlib.core import steps
-from colorlib.core.config import ADVERSARIAL_LOSSES
 from colorlib.core.params import Params
 
 #: Validation photos scored for each epoch (the first ones of the split).
@@ -35,8 +34,10 @@ SNAPSHOT_PATTERN = re.compile(r"decoder-epoch-(\d+)\.weights\.h5")
 
 def snapshots(params: Params) -> dict[int, Path]:
     """``{epoch: generator weights file}`` of a ``loss: gan`` run, epochs from 1, in order."""
-    folder = workflow.run_paths(params).model_dir / workflow.GAN_SNAPSHOT_DIR
+    folder = workflow.run_model(params).snapshot_dir(workflow.run_paths(params).model_dir)
     found = {}
+    if folder is None:
+        return found
     for path in sorted(folder.glob("decoder-epoch-*.weights.h5")):
         match = SNAPSHOT_PATTERN.fullmatch(path.name)
         if match:
@@ -56,7 +57,8 @@ def epoch_scores(params: Params, photos: int = SCORED_PHOTOS, progress: bool = T
     from colorlib.colorize import colorize
     from colorlib.evaluation import metrics
 
-    if params.loss not in ADVERSARIAL_LOSSES:
+    model = workflow.run_model(params)
+    if not model.adversarial_epochs:
         raise ValueError(
             f"The run '{params.run_name}' has loss {params.loss!r}: only a loss: gan or ddcolor run has "
             "adversarial epochs to score."
@@ -64,12 +66,12 @@ def epoch_scores(params: Params, photos: int = SCORED_PHOTOS, progress: bool = T
     if photos < 1:
         raise ValueError(f"photos must be at least 1, got {photos}.")
     paths = workflow.run_paths(params)
-    generator_colorizer = workflow.run_paths(workflow.generator_params(params)).colorizer
+    generator_colorizer = workflow.run_paths(model.start().params).colorizer
     workflow.require(generator_colorizer, workflow.NOTEBOOKS["model"])
     found = snapshots(params)
     if not found:
         raise FileNotFoundError(
-            f"No generator snapshots in {paths.model_dir / workflow.GAN_SNAPSHOT_DIR}; run "
+            f"No generator snapshots in {model.snapshot_dir(paths.model_dir)}; run "
             f"{workflow.NOTEBOOKS['model']} (or `colorlib train`) for this run first."
         )
     truths = workflow.load_split(params)["validation"][:photos]
@@ -126,7 +128,7 @@ def show(params: Params, photos: int = SCORED_PHOTOS) -> None:
 
     from colorlib.reports import charts
 
-    if params.loss not in ADVERSARIAL_LOSSES:
+    if not workflow.run_model(params).adversarial_epochs:
         print(f"This run trains no GAN (loss: {params.loss}), so there are no adversarial epochs to compare.")
         return
     rows = epoch_scores(params, photos)

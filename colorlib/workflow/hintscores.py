@@ -69,7 +69,7 @@ def curves(
             f"PARAMS=params/{params.hints_baseline_run}.yaml)."
         )
     workflow.require(automatic_path, workflow.NOTEBOOKS["model"])
-    hint_path = workflow.run_paths(params).colorizer if params.hints else None
+    hint_path = workflow.run_paths(params).colorizer if workflow.run_model(params).reads_hints else None
     if hint_path is not None:
         workflow.require(hint_path, workflow.NOTEBOOKS["model"])
     sets = scored_sets(params, photos)

@@ -9,13 +9,13 @@ and never compute a key themselves.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from colorlib.core import steps
-from colorlib.core.config import ADVERSARIAL_LOSSES, DDCOLOR_LOSS, EXTRA_TRAIN_SPLIT, GAN_LOSS
+from colorlib.core.config import EXTRA_TRAIN_SPLIT
 from colorlib.core.io import read_json
 from colorlib.core.params import Params
-from colorlib.workflow.runs import NOTEBOOKS, generator_params, init_params, require, run_paths, upstream_key
+from colorlib.training.models import model_for
+from colorlib.workflow.runs import NOTEBOOKS, require, run_paths, upstream_key
 
 
 def split_step(params: Params, root: Path, names: list[str], extra_names: list[str] = ()) -> steps.Step:
@@ -63,20 +63,6 @@ def encoder_step(params: Params) -> steps.Step:
     return steps.Step(run_paths(params).encoder_json, key)
 
 
-def decoder_key_inputs(params: Params, *names: str) -> dict[str, Any]:
-    """Step-key inputs for the U-Net (``skips``, ``decoder``, ``attention``); none for the seed
-    decoder, so that its runs keep their keys."""
-    if params.decoder == "seed":
-        return {}
-    values = {"skips": True, "decoder": params.decoder, "attention": params.attention}
-    chosen = {name: values[name] for name in names}
-    if params.hints and "decoder" in names:
-        chosen["hints"] = True  # absent otherwise, so runs without hints keep their keys
-        if params.hint_spread:
-            chosen["hint_spread"] = True
-    return chosen
-
-
 def features_step(params: Params) -> steps.Step:
     """Features depend on the split, the encoder, the augmentation settings and the photos' stamps."""
     split = load_split(params)
@@ -90,7 +76,7 @@ def features_step(params: Params) -> steps.Step:
         seed=params.seed,
         max_rotation=params.max_rotation,
         photos=steps.file_stamps(files),
-        **decoder_key_inputs(params, "skips"),
+        **model_for(params).decoder_keys("skips"),
         **extras,
     )
     return steps.Step(run_paths(params).features_record, key)
@@ -111,77 +97,35 @@ def features_content(params: Params) -> dict[str, str]:
     return step.result()
 
 
+class _Upstream:
+    """What a scheme's training key may hold from upstream (``base_model.Upstream``)."""
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+
+    def features(self) -> dict[str, str]:
+        return features_content(self.params)
+
+    def start_key(self) -> str:
+        start = model_for(self.params).start()
+        return upstream_key(training_steps(start.params)[1], NOTEBOOKS["model"])
+
+    def start_stamps(self) -> list:
+        return steps.file_stamps([run_paths(model_for(self.params).start().params).colorizer])
+
+
 def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
-    """Two keys: the backup's (settings a checkpoint depends on) and the finished model's.
+    """Two keys: the backup's (the settings a checkpoint depends on, named by the run's scheme) and
+    the finished model's (those, the epochs and the patience).
 
     Epochs and patience may change between sessions: more epochs continue the backup.
     """
-    paths = run_paths(params)
-    if params.loss in ADVERSARIAL_LOSSES:
-        return gan_steps(params)
-    settings = {
-        "features": features_content(params),
-        "image_size": params.image_size,
-        "batch_size": params.batch_size,
-        "learning_rate": params.learning_rate,
-        "seed": params.seed,
-        "strategy": params.strategy,
-        **decoder_key_inputs(params, "decoder", "attention"),
-        **({"loss": params.loss} if params.loss != "mse" else {}),  # mse runs keep their keys
-        **optimizer_key_inputs(params),
-        **(
-            {"init": steps.file_stamps([run_paths(init_params(params)).colorizer])} if params.init_run else {}
-        ),
-    }
-    backup = steps.Step(paths.model_dir / "backup.step.json", steps.key("backup", **settings))
-    finished = steps.key("training", **settings, epochs=params.epochs, patience=params.patience)
-    return backup, steps.Step(paths.model_dir / "step.json", finished)
-
-
-def optimizer_key_inputs(params: Params) -> dict[str, Any]:
-    """Step-key inputs for the epoch length, the optimizer and the schedule, only where they are
-    not the original design's (one pass, Adam, constant), so that earlier runs keep their keys."""
-    values = {}
-    if params.steps_per_epoch is not None:
-        values["steps_per_epoch"] = params.steps_per_epoch
-    if params.optimizer != "adam":
-        values |= {"optimizer": params.optimizer, "weight_decay": params.weight_decay}
-    if params.lr_schedule != "constant":
-        values["lr_schedule"] = params.lr_schedule
-    return values
-
-
-def gan_steps(params: Params) -> tuple[steps.Step, steps.Step]:
-    """``loss: gan`` or ``ddcolor``: keyed on the finished generator (so on its features and settings)
-    and the fine-tuning's own settings."""
-    from colorlib.archs import discriminator_arch
-    from colorlib.training import gan
-
-    settings = {
-        "generator": upstream_key(training_steps(generator_params(params))[1], NOTEBOOKS["model"]),
-        "loss": params.loss,
-        "batch_size": params.batch_size,
-        "learning_rate": params.learning_rate,
-        "seed": params.seed,
-        "strategy": params.strategy,
-        "l1_weight": gan.L1_WEIGHT,
-        "discriminator": list(discriminator_arch.DISCRIMINATOR_FILTERS),
-        **({"steps_per_epoch": params.steps_per_epoch} if params.steps_per_epoch else {}),
-    }
-    if params.loss == DDCOLOR_LOSS:
-        settings |= {
-            "l1_weight": params.l1_weight,
-            "perceptual_weight": params.perceptual_weight,
-            "adversarial_weight": params.adversarial_weight,
-            "colorfulness_weight": params.colorfulness_weight,
-            "color_enhance": params.color_enhance,
-            "optimizer": params.optimizer,
-            "weight_decay": params.weight_decay,
-        }
+    model = model_for(params)
+    settings = model.key_settings(_Upstream(params))
+    backup_name, finished_name = model.step_names
     model_dir = run_paths(params).model_dir
-    kind = "gan" if params.loss == GAN_LOSS else params.loss  # gan runs keep their keys
-    backup = steps.Step(model_dir / "backup.step.json", steps.key(f"{kind}_backup", **settings))
-    finished = steps.key(f"{kind}_training", **settings, epochs=params.gan_epochs, patience=params.patience)
+    backup = steps.Step(model_dir / "backup.step.json", steps.key(backup_name, **settings))
+    finished = steps.key(finished_name, **settings, epochs=model.epochs, patience=params.patience)
     return backup, steps.Step(model_dir / "step.json", finished)
 
 

@@ -7,13 +7,12 @@ the notebook to run first.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from colorlib.core import steps
-from colorlib.core.config import ADVERSARIAL_LOSSES, DDCOLOR_LOSS, GAN_LOSS
 from colorlib.core.params import Params
+from colorlib.training.base_model import MODEL_FOLDER
 
 NOTEBOOKS = {
     "dataset": "01_preprocessing",
@@ -24,27 +23,13 @@ NOTEBOOKS = {
 }
 
 
-MODEL_FOLDER = "model"
-
-
-#: The model folder of a ``loss: gan`` run; its generator is trained in the usual ``model/``.
-GAN_MODEL_FOLDER = "model-gan"
-#: The model folder of each adversarial loss.
-ADVERSARIAL_MODEL_FOLDERS = {GAN_LOSS: GAN_MODEL_FOLDER, DDCOLOR_LOSS: "model-ddcolor"}
-
-
-#: Its generator after each adversarial epoch (:class:`colorlib.training.gan.GeneratorSnapshots`),
-#: in model-gan/.
-GAN_SNAPSHOT_DIR = "epochs"
-
-
 @dataclass(frozen=True)
 class RunPaths:
     """Where a run keeps its artifacts."""
 
     run_dir: Path
-    #: ``model``, or ``model-gan`` for ``loss: gan`` (its generator stays in ``model``).
-    model_folder: str = "model"
+    #: ``model``, or the scheme's own (``model-gan`` for ``loss: gan``; its generator stays in ``model``).
+    model_folder: str = MODEL_FOLDER
 
     @property
     def dataset_json(self) -> Path:
@@ -97,28 +82,10 @@ class RunPaths:
 
 
 def run_paths(params: Params) -> RunPaths:
-    """The artifact paths of the run ``params`` describes."""
-    return RunPaths(params.run_dir, ADVERSARIAL_MODEL_FOLDERS.get(params.loss, MODEL_FOLDER))
+    """The artifact paths of the run ``params`` describes (its scheme names its model folder)."""
+    from colorlib.training.models import model_for
 
-
-def generator_params(params: Params) -> Params:
-    """``loss: gan`` or ``ddcolor``: the parameters of its generator's training, the same run with
-    ``loss: gan_from`` (in the run ``generator_run`` when it names one)."""
-    other = {"run_name": params.generator_run, "run_dir_override": None} if params.generator_run else {}
-    return dataclasses.replace(params, loss=params.gan_from, **other)
-
-
-def init_params(params: Params) -> Params:
-    """``init_run``: the parameters of the run whose finished decoder this one starts from (the same
-    settings, without hints)."""
-    return dataclasses.replace(
-        params, run_name=params.init_run, run_dir_override=None, hints=False, hint_spread=False, init_run=None
-    )
-
-
-def training_epochs(params: Params) -> int:
-    """Epochs of the run's training step: ``gan_epochs`` for ``loss: gan`` or ``ddcolor``, else ``epochs``."""
-    return params.gan_epochs if params.loss in ADVERSARIAL_LOSSES else params.epochs
+    return RunPaths(params.run_dir, model_for(params).model_folder)
 
 
 def require(path: Path, notebook: str) -> Path:
@@ -159,10 +126,12 @@ def training_datasets(params: Params) -> tuple:
     cut into epochs of ``params.steps_per_epoch`` batches when it is set.
     """
     from colorlib.data import featuredata
+    from colorlib.training.models import model_for
 
     features_dir = require(run_paths(params).features_dir, NOTEBOOKS["features"])
+    hints = model_for(params).reads_hints
     datasets = featuredata.run_datasets(
-        features_dir, params.batch_size, params.seed, params.steps_per_epoch, hints=params.hints
+        features_dir, params.batch_size, params.seed, params.steps_per_epoch, hints=hints
     )
     return datasets["train"], datasets["validation"]
 

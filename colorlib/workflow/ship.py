@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from colorlib.core.config import ADVERSARIAL_LOSSES
 from colorlib.core.params import Params
+from colorlib.training.models import model_for
 from colorlib.workflow.evaluate import evaluate_run
 from colorlib.workflow.runs import load_run_model
 
@@ -129,7 +129,7 @@ def ship_run(
     if (folder / pretrained.MANIFEST_FILE).is_file():
         shipped = pretrained.read_manifest(folder)
         if shipped.get("run_name") != params.run_name:
-            refusal = stays(shipped, tables, params.hints)
+            refusal = stays(shipped, tables, model_for(params).reads_hints)
             if refusal:
                 raise ValueError(refusal)
     decoder = colorizer_arch.split_colorizer(load_run_model(params))[1]
@@ -144,7 +144,7 @@ def ship_run(
         "hint_spread": params.hint_spread,
         "loss": params.loss,
         "epochs": params.epochs,
-        "gan_epochs": params.gan_epochs if params.loss in ADVERSARIAL_LOSSES else 0,
+        "gan_epochs": model_for(params).adversarial_epochs,
         "shipped_on": (today or date.today()).isoformat(),
         "scores": manifest_scores(tables),
     }
