@@ -11,7 +11,7 @@ and the parts below it (``tests/test_layout.py`` checks it; ``docs/layout.md`` s
 - :mod:`colorlib.losses`      the training losses, chosen by name
 - :mod:`colorlib.archs`       the networks: encoders, decoders, discriminator, the colorizer
 - :mod:`colorlib.data`        reading and augmenting photos, the input pipeline, the feature cache
-- :mod:`colorlib.training`    callbacks and resume, tf.distribute, the GAN trainer
+- :mod:`colorlib.training`    the training schemes (one class each) and the loop, callbacks, the GAN trainer
 - :mod:`colorlib.colorize`    colorizing photo files at their own resolution
 - :mod:`colorlib.evaluation`  metrics and the gray and mean-ab baselines
 - :mod:`colorlib.reports`     figures, charts, sliders and HTML pages

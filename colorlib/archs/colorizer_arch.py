@@ -124,6 +124,25 @@ def backbone(encoder: keras.Model) -> keras.Model:
     raise ValueError(f"The model '{encoder.name}' has no nested network; it was not made by build_encoder.")
 
 
+def _joined(encoder: keras.Model, decoder: keras.Model):
+    """``(inputs, the decoder's output)``: L (and hint planes) through ``encoder`` into ``decoder``."""
+    l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
+    inputs = l_input
+    if not unet_arch.is_unet(decoder):
+        return inputs, decoder(encoder(l_input))
+    features = multiscale_encoder(encoder)(l_input)
+    decoder_inputs = unet_arch.decoder_inputs(features, l_input)
+    if unet_arch.takes_hints(decoder):
+        size = int(encoder.input_shape[1])
+        planes = {
+            unet_arch.HINT_AB: keras.Input((size, size, 2), name=unet_arch.HINT_AB),
+            unet_arch.HINT_MASK: keras.Input((size, size, 1), name=unet_arch.HINT_MASK),
+        }
+        decoder_inputs |= planes
+        inputs = [l_input, planes[unet_arch.HINT_AB], planes[unet_arch.HINT_MASK]]
+    return inputs, decoder(decoder_inputs)
+
+
 def build_colorizer(
     encoder: keras.Model, decoder: keras.Model, learning_rate: float = LEARNING_RATE
 ) -> keras.Model:
@@ -137,26 +156,24 @@ def build_colorizer(
     inputs: ``[L, hint_ab (S, S, 2), hint_mask (S, S, 1)]``
     (:func:`colorlib.colorize.fullres.takes_hints`).
     """
-    l_input = keras.Input(encoder.input_shape[1:], name="l_channel")
-    inputs = l_input
-    if unet_arch.is_unet(decoder):
-        features = multiscale_encoder(encoder)(l_input)
-        decoder_inputs = unet_arch.decoder_inputs(features, l_input)
-        if unet_arch.takes_hints(decoder):
-            size = int(encoder.input_shape[1])
-            planes = {
-                unet_arch.HINT_AB: keras.Input((size, size, 2), name=unet_arch.HINT_AB),
-                unet_arch.HINT_MASK: keras.Input((size, size, 1), name=unet_arch.HINT_MASK),
-            }
-            decoder_inputs |= planes
-            inputs = [l_input, planes[unet_arch.HINT_AB], planes[unet_arch.HINT_MASK]]
-        ab = decoder(decoder_inputs)
-    else:
-        ab = decoder(encoder(l_input))
+    inputs, ab = _joined(encoder, decoder)
     if seed_arch.is_classifier(decoder):
         ab = annealed_mean.decode(ab, int(encoder.input_shape[1]))
     model = keras.Model(inputs, ab, name="colorizer")
     return compile_model(model, learning_rate)
+
+
+#: The name of the model that trains a decoder on photos through the frozen encoder.
+TRAINING_MODEL = "encoder_decoder"
+
+
+def training_model(encoder: keras.Model, decoder: keras.Model) -> keras.Model:
+    """L (and the hint planes, for a hint U-Net) -> the decoder's own output (ab, or ab-bin logits),
+    through the frozen ``encoder``: what a scheme trains on photos decoded from shards, where the
+    feature cache is not read. Not compiled; its ``decoder`` layer is the decoder."""
+    encoder.trainable = False
+    inputs, output = _joined(encoder, decoder)
+    return keras.Model(inputs, output, name=TRAINING_MODEL)
 
 
 def weights_fingerprint(model: keras.Model) -> str:

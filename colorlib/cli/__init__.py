@@ -39,6 +39,7 @@ from colorlib.cli.commands import (
     _cmd_extract,
     _cmd_pipeline,
     _cmd_serve,
+    _cmd_shard,
     _cmd_ship,
     _cmd_train,
     _cmd_variants,
@@ -48,6 +49,7 @@ from colorlib.core.config import (
     IMAGE_SIZE,
     MAX_UPLOAD_MB,
     MAX_UPLOAD_MEGAPIXELS,
+    PHOTOS_PER_SHARD,
     SERVE_HOST,
     SERVE_PORT,
 )
@@ -70,6 +72,34 @@ COMPARE_OPTIONS = {
         "metavar": "FILE",
         "help": "copy the chosen variant's YAML here (e.g. params/best.yaml): among the variants "
         "above gray on PSNR and AuC on every scored set, the lowest ΔCF (papers) on the test photos",
+    },
+}
+
+
+#: How a run joins the processes of several machines (JAX: ``keras.distribution.initialize``).
+DISTRIBUTION_OPTIONS = {
+    "--coordinator": {
+        "metavar": "HOST:PORT",
+        "help": "several processes or machines (JAX, strategy data_parallel): process 0's address, the same "
+        "for every process (default: $KERAS_DISTRIBUTION_JOB_ADDRESSES, else one process)",
+    },
+    "--num-processes": {"type": int, "metavar": "N", "help": "with --coordinator: how many processes"},
+    "--process-id": {"type": int, "metavar": "I", "help": "with --coordinator: this process, 0..N-1"},
+}
+
+
+#: The options of ``colorlib shard``.
+SHARD_OPTIONS = {
+    "--out": {"required": True, "help": "folder for the shards (give it to training as --shards)"},
+    "--params": {
+        "help": "YAML parameters file: its dataset, seed, limit and split fractions (flags beat it)"
+    },
+    "--seed": {"type": int, "help": "seed of the split (default: the parameters')"},
+    "--limit": {"type": int, "help": "use only this many colour photos, chosen with the seed"},
+    "--photos-per-shard": {
+        "type": int,
+        "default": PHOTOS_PER_SHARD,
+        "help": f"photos in each shard file (default: {PHOTOS_PER_SHARD}, about 100 MB of ImageNet JPEGs)",
     },
 }
 
@@ -132,11 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo_data)
 
     train = commands.add_parser(
-        "train", help="split the dataset, cache encoder features and train the decoder"
+        "train",
+        help="split the dataset, cache encoder features and train the decoder (with --shards: train on "
+        "photos decoded from shards, on every device and process of the run)",
     )
     _add_run_arguments(train)
     train.add_argument("--fresh", action="store_true", help="start training over instead of resuming")
+    _add_options(train, DISTRIBUTION_OPTIONS)
     train.set_defaults(handler=_cmd_train)
+
+    shard = commands.add_parser(
+        "shard", help="pack a dataset's training and validation photos into shards for streamed training"
+    )
+    shard.add_argument(
+        "dataset", nargs="*", help="dataset folder(s), as for `colorlib train` (default: the demo dataset)"
+    )
+    _add_options(shard, SHARD_OPTIONS)
+    shard.set_defaults(handler=_cmd_shard)
 
     extract = commands.add_parser("extract", help="cache the encoder features of a dataset (notebook 02)")
     _add_run_arguments(extract)

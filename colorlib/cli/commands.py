@@ -96,9 +96,16 @@ def _prepare_run(args: argparse.Namespace):
 def _cmd_train(args: argparse.Namespace) -> int:
     quiet.import_tensorflow_quietly()
     from colorlib import workflow
+    from colorlib.training import distribute
 
-    params, encoder = _prepare_run(args)
-    workflow.extract_run_features(params, encoder, shard=None)
+    # First: JAX's processes join before anything touches a device.
+    distribute.initialize(args.coordinator, args.num_processes, args.process_id)
+    params = _params_from_args(args)
+    if params.shards:  # photos decoded from shards: no dataset folder needed here, no feature cache
+        workflow.build_run_encoder(params)
+    else:
+        params, encoder = _prepare_run(args)
+        workflow.extract_run_features(params, encoder, shard=None)
     # One line per epoch when the output goes to a file or a pipe, a live bar in a terminal.
     result = workflow.train_run(params, fresh=args.fresh, verbose="auto" if sys.stdout.isatty() else 2)
     paths = workflow.run_paths(params)
@@ -109,6 +116,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"Trained {result.epochs_completed} epochs; {kept}. Model: {paths.colorizer}")
     return 0
+
+
+def _cmd_shard(args: argparse.Namespace) -> int:
+    quiet.import_tensorflow_quietly()  # the demo dataset and the checks import it
+    from colorlib import workflow
+    from colorlib.core.params import load_params
+
+    overrides = {name: getattr(args, name) for name in ("seed", "limit") if getattr(args, name) is not None}
+    if args.dataset:
+        overrides["dataset"] = args.dataset[0] if len(args.dataset) == 1 else list(args.dataset)
+    params = load_params(args.params, overrides)
+    shards, skipped = workflow.shard_dataset(params, args.out, args.photos_per_shard)
+    counts = ", ".join(f"{split} {shards.photos(split):,}" for split in shards.splits)
+    files = sum(len(listed) for listed in shards.splits.values())
+    print(f"Packed {counts} photos into {files} shards in {shards.root}; train with --shards {shards.root}")
+    if skipped:
+        print(f"{len(skipped)} photos could not be read and were left out (listed above).")
+    return 1 if skipped else 0
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:

@@ -97,6 +97,9 @@ MAX_UPLOAD_MB, MAX_UPLOAD_MEGAPIXELS = 50, 50
 #: hints file of ``colorlib colorize --hints``, in bytes (500 hints take about 25 kB).
 MAX_JSON_BYTES = 2**20
 
+#: Photos in each shard file of ``colorlib shard``: about 100 MB of ImageNet JPEGs, seconds to read whole.
+PHOTOS_PER_SHARD = 1024
+
 #: The dataset layout of the original project.
 COLOR_CLASS_DIR = "class 0"
 GRAY_CLASS_DIR = "class 1"

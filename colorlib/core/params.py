@@ -169,7 +169,17 @@ class Params:
         "photos of the second and later dataset folders held back as the extra-test set (seeded choice)",
     )
     max_rotation: float = _param(ROTATION_DEGREES, "largest rotation of an augmented view, in degrees")
-    strategy: str = _param("default", "tf.distribute strategy: 'default' or 'mirrored' (several GPUs)")
+    strategy: str = _param(
+        "default",
+        "how training uses devices: 'default' (one), 'mirrored' (TensorFlow: every GPU of this machine) or "
+        "'data_parallel' (JAX: every device of every process, keras.distribution.DataParallel)",
+    )
+    shards: str | None = _param(
+        None,
+        "a folder of photo shards (colorlib shard): training decodes them on the fly through the encoder, "
+        "instead of reading the feature cache (None: the cache, faster for small runs on a CPU)",
+    )
+    decode_workers: int = _param(1, "shards only: processes decoding photos for training (0: in this one)")
     patience: int | None = _param(
         None, "stop after this many epochs without validation progress (None: never)"
     )
@@ -195,14 +205,15 @@ class Params:
             "extra_views": self.extra_views >= 1,
             "extra_test": self.extra_test >= 0,
             "limit": self.limit is None or self.limit >= 3,
+            "decode_workers": self.decode_workers >= 0,
         }
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(
                     f"Parameter {name}={getattr(self, name)!r} is not valid: image_size must be a "
                     "multiple of 32; batch_size, epochs, gan_epochs, views, extra_views and "
-                    "steps_per_epoch (when set) at least 1; learning_rate positive; extra_test at "
-                    "least 0; limit None or at least 3."
+                    "steps_per_epoch (when set) at least 1; learning_rate positive; extra_test and "
+                    "decode_workers at least 0; limit None or at least 3."
                 )
         if isinstance(self.dataset, list) and not all(isinstance(item, str) for item in self.dataset or [0]):
             raise ValueError(

@@ -96,6 +96,13 @@ class AdversarialModel(ColorModel):
         generator = inputs.start_decoder()
         return self.trainer(generator, discriminator_arch.build_discriminator(self.params.image_size), inputs)
 
+    def photo_encoder(self, inputs: BuildInputs):
+        """For photos from shards: the frozen multiscale encoder the trainer runs in its step (None:
+        the batches are the cached features)."""
+        from colorlib.archs import colorizer_arch
+
+        return colorizer_arch.multiscale_encoder(inputs.encoder()) if inputs.streamed else None
+
     def trainer(self, generator, discriminator, inputs: BuildInputs):
         raise NotImplementedError
 
@@ -140,7 +147,9 @@ class GANModel(AdversarialModel):
     def trainer(self, generator, discriminator, inputs: BuildInputs):
         from colorlib.training import gan
 
-        return gan.GANTrainer(generator, discriminator, self.params.learning_rate)
+        return gan.GANTrainer(
+            generator, discriminator, self.params.learning_rate, encoder=self.photo_encoder(inputs)
+        )
 
 
 class DDColorModel(AdversarialModel):
@@ -186,4 +195,5 @@ class DDColorModel(AdversarialModel):
             perceptual=perceptual,
             color_enhance=self.params.color_enhance,
             d_optimizer=self.optimizer(),
+            encoder=self.photo_encoder(inputs),
         )

@@ -74,13 +74,17 @@ class BuildInputs:
     ``train``: the training :class:`colorlib.data.featuredata.FeatureDataset` (the U-Net standardizes
     its inputs with its statistics); ``start_decoder``: the finished decoder of :meth:`ColorModel.start`;
     ``class_weights``: the rebalancing weights of the cached ab, float64 ``(Q,)``; ``encoder``: the
-    run's frozen encoder. Each is read only when a scheme asks for it.
+    run's frozen encoder. Each is read only when a scheme asks for it. ``streamed``: the batches are
+    photos (L and ab), not cached features.
     """
 
     train: Callable[[], Any]
     start_decoder: Callable[[], Any]
     class_weights: Callable[[], Any]
     encoder: Callable[[], Any]
+    #: Training on photos decoded from shards (``shards``), not on the cached features: the decoder is
+    #: trained through the run's frozen encoder, :func:`colorlib.archs.colorizer_arch.training_model`.
+    streamed: bool = False
 
 
 class ColorModel:
@@ -216,23 +220,34 @@ class ColorModel:
 
     def build_decoder(self, inputs: BuildInputs):
         """The run's decoder, not compiled: the seed decoder or the U-Net (its inputs standardized
-        with the statistics of the cached training features), started from :meth:`start`'s decoder
-        when there is one. Build it in :func:`colorlib.training.distribute.scope`."""
+        with the statistics of the training features), started from :meth:`start`'s decoder when
+        there is one; for photos from shards, behind the frozen encoder
+        (:func:`colorlib.archs.colorizer_arch.training_model`). Build it in
+        :func:`colorlib.training.distribute.scope`."""
+        import keras
+
         from colorlib.archs import colorizer_arch, seed_arch, unet_arch
 
         params = self.params
+        keras.utils.set_random_seed(params.seed)  # the same first weights in every process and run
         if not self.reads_skips:
-            return seed_arch.build_decoder(
+            decoder = seed_arch.build_decoder(
                 params.image_size, channels=colorizer_arch.ENCODERS[params.encoder], classes=self.classes
             )
-        stats = inputs.train().channel_stats()
-        channels = {name: len(mean) for name, (mean, _) in stats.items()}
-        decoder = unet_arch.build_unet(
-            params.image_size, channels, stats, params.attention, classes=self.classes, **self.unet_options()
-        )
-        if self.start() is not None:
-            self.warm_start(decoder, inputs.start_decoder())
-        return decoder
+        else:
+            stats = inputs.train().channel_stats()
+            channels = {name: len(mean) for name, (mean, _) in stats.items()}
+            decoder = unet_arch.build_unet(
+                params.image_size,
+                channels,
+                stats,
+                params.attention,
+                classes=self.classes,
+                **self.unet_options(),
+            )
+            if self.start() is not None:
+                self.warm_start(decoder, inputs.start_decoder())
+        return colorizer_arch.training_model(inputs.encoder(), decoder) if inputs.streamed else decoder
 
     def unet_options(self) -> dict[str, Any]:
         """More arguments of :func:`colorlib.archs.unet_arch.build_unet` (the hint head's)."""
@@ -283,4 +298,6 @@ class ColorModel:
 
     def generator(self, trained):
         """The decoder that colours (L features -> ab) of what :meth:`build` made and the loop trained."""
-        return trained
+        from colorlib.archs import colorizer_arch
+
+        return trained.get_layer("decoder") if trained.name == colorizer_arch.TRAINING_MODEL else trained

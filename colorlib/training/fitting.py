@@ -105,14 +105,16 @@ class Backup(keras.callbacks.BackupAndRestore):
         self._saved_at = time.monotonic()
 
     def _save_model(self, finished: bool = False) -> None:
+        from colorlib.training import distribute
+
         self._saved_at = time.monotonic()
-        if not self.chief:
-            return
-        Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
-        with atomic_write(self._weights_path, suffix=".weights.h5") as temporary:
-            self.model.save_weights(temporary)
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
-        write_json(self._training_metadata_path, {**metadata, FINISHED: finished})
+        if self.chief:
+            Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
+        # Every process reads the weights (a collective step over several processes); the chief writes.
+        distribute.save_on_chief(self._weights_path, self.model.save_weights, ".weights.h5", chief=self.chief)
+        if self.chief:
+            metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+            write_json(self._training_metadata_path, {**metadata, FINISHED: finished})
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         super().on_train_begin(logs)  # Keras restores the weights and the epoch here
@@ -208,9 +210,13 @@ class EarlyStop(keras.callbacks.Callback):
         self.last_epoch = epoch
         if value < self.best:
             self.best, self.best_epoch, self.wait = value, epoch, 0
-            if save and self.chief:
-                with atomic_write(self.best_path, suffix=".weights.h5") as temporary:
-                    self.model.save_weights(temporary)
+            if save:
+                from colorlib.training import distribute
+
+                distribute.save_on_chief(
+                    self.best_path, self.model.save_weights, ".weights.h5", chief=self.chief
+                )
+                distribute.barrier("the best weights saved")
         else:
             self.wait += 1
 
@@ -385,15 +391,3 @@ def save_model(model: keras.Model, path: Path | str) -> Path:
         model.save(temporary)
     return path
 
-
-__all__ = [
-    "Backup",
-    "EarlyStop",
-    "HistoryCSV",
-    "TrainResult",
-    "callbacks",
-    "clear",
-    "read_history",
-    "save_model",
-    "train",
-]

@@ -93,7 +93,8 @@ class GANTrainer(keras.Model):
     needs ``perceptual`` (:func:`colorlib.archs.perceptual_arch.perceptual_network`), and
     ``discriminator`` may be None when the adversarial weight is 0. ``color_enhance`` scales the
     targets' ab (:func:`colorlib.losses.ddcolor.enhance_ab`); ``d_optimizer`` replaces the
-    discriminator's Adam.
+    discriminator's Adam. With ``encoder`` (the run's frozen multiscale encoder) the batches are
+    photos, ``(L, ab)``, as shards give them, and the step runs the encoder itself.
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class GANTrainer(keras.Model):
         perceptual: keras.Model | None = None,
         color_enhance: float = 1.0,
         d_optimizer: keras.optimizers.Optimizer | None = None,
+        encoder: keras.Model | None = None,
         **kwargs,
     ) -> None:
         _require_gradient_backend()
@@ -132,6 +134,9 @@ class GANTrainer(keras.Model):
         self.perceptual = perceptual if self.loss_weights.perceptual > 0 else None
         self.generator = generator_ab(decoder, int(decoder.input[unet_arch.L_INPUT].shape[1]))
         self.color_enhance = float(color_enhance)
+        self.encoder = encoder
+        if encoder is not None:
+            encoder.trainable = False
         self.learning_rate = float(learning_rate)
         self.terms = ddcolor.term_names(self.loss_weights)
         names = ["loss", *self.terms, *(["d_loss"] if self.discriminator is not None else [])]
@@ -185,10 +190,25 @@ class GANTrainer(keras.Model):
 
     def call(self, inputs, training: bool = False):
         """The generator's ab ``(B, S, S, 2)`` for the decoder's ``inputs``."""
-        return self.generator(inputs, training=training)
+        return self.generator(self._decoder_inputs(inputs), training=training)
+
+    def _decoder_inputs(self, inputs):
+        """The decoder's inputs: as given (cached features), or, with an ``encoder``, made from the
+        batch's L (photos from shards: ``L`` or ``(L, hint_ab, hint_mask)``)."""
+        if self.encoder is None:
+            return inputs
+        planes = {}
+        if isinstance(inputs, (tuple, list)):
+            l_norm = inputs[0]
+            planes = {unet_arch.HINT_AB: inputs[1], unet_arch.HINT_MASK: inputs[2]}
+        else:
+            l_norm = inputs
+        features = self.encoder(l_norm, training=False)
+        return unet_arch.decoder_inputs(features, ops.convert_to_tensor(l_norm)) | planes
 
     def _step_losses(self, inputs, ab, training: bool) -> dict:
         """``{"loss": generator loss, <term>: unweighted term, "d_loss": ...}``, scalars, for one batch."""
+        inputs = self._decoder_inputs(inputs)
         fake = self.generator(inputs, training=training)
         # As in DDColor, L1 compares with the true ab; the perceptual term and the discriminator
         # see the enhanced colours.
@@ -295,13 +315,14 @@ class GeneratorSnapshots(keras.callbacks.Callback):
         self.folder = Path(folder)
 
     def on_epoch_end(self, epoch, logs=None):
-        from colorlib.core.io import atomic_write
+        from colorlib.training import distribute
 
         if not isinstance(self.model, GANTrainer):
             raise ValueError("GeneratorSnapshots saves the generator of a GANTrainer; fit one with it.")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with atomic_write(snapshot_path(self.folder, epoch + 1), suffix=".weights.h5") as temporary:
-            self.model.decoder.save_weights(temporary)
+        if distribute.is_chief():
+            self.folder.mkdir(parents=True, exist_ok=True)
+        path = snapshot_path(self.folder, epoch + 1)
+        distribute.save_on_chief(path, self.model.decoder.save_weights, ".weights.h5")  # process 0 keeps it
 
 
 __all__ = [

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from colorlib.core import steps
-from colorlib.training import fitting, resume
+from colorlib.training import distribute, fitting, resume
 from colorlib.training.base_model import ColorModel
 
 
@@ -39,15 +39,19 @@ def callbacks(
     ``train``, the training :class:`colorlib.data.featuredata.FeatureDataset`, is told which epoch
     begins, and makes the backups inside epochs possible.
     """
-    if fresh or not backup.done():
+    chief = distribute.is_chief()  # only process 0 writes; the others read what it wrote
+    stale = fresh or not backup.done()
+    distribute.barrier("the backup checked")
+    if stale and chief:
         if (fitting.finished_epochs(model_dir) or resume.interrupted_batches(model_dir)) and not fresh:
             print(f"The training settings changed since the backup in {model_dir}; starting over.")
         fitting.clear(model_dir)
         model.clear(model_dir)
         Path(colorizer).unlink(missing_ok=True)
         backup.finish({})
+    distribute.barrier("the backup cleared")
     finished, epochs = fitting.finished_epochs(model_dir), model.epochs
-    if 0 < finished < epochs and not resume.interrupted_batches(model_dir):
+    if chief and 0 < finished < epochs and not resume.interrupted_batches(model_dir):
         print(f"Resuming from the backup after epoch {finished} of {epochs}.")
     every_s = fitting.BACKUP_EVERY_S if train is not None else None
     first = model.callbacks(model_dir)
@@ -55,7 +59,7 @@ def callbacks(
         from colorlib.data import featuredata
 
         first.insert(0, featuredata.DatasetEpoch(train))
-    return first + fitting.callbacks(model_dir, model.patience, backup_every_s=every_s)
+    return first + fitting.callbacks(model_dir, model.patience, chief=chief, backup_every_s=every_s)
 
 
 def fit(trained, train, validation, epochs: int, chosen: list, verbose: int | str = "auto") -> None:

@@ -32,7 +32,7 @@ evaluate_run           metrics/summary.json, mean_ab.json, CSVs     05
 from colorlib.workflow.encode import ENCODER_BATCH_SIZE, build_run_encoder, extract_run_features
 from colorlib.workflow.evaluate import RunEvaluation, colorize_run, evaluate_run, training_mean_ab
 from colorlib.workflow.keys import FEATURE_SPLITS, load_split
-from colorlib.workflow.prepare import PreparedDataset, dataset_root, prepare_dataset
+from colorlib.workflow.prepare import PreparedDataset, dataset_root, prepare_dataset, shard_dataset
 from colorlib.workflow.runs import (
     NOTEBOOKS,
     RunPaths,
@@ -75,6 +75,7 @@ __all__ = [
     "run_model",
     "run_paths",
     "save_trained",
+    "shard_dataset",
     "strategy_scope",
     "train_run",
     "train_start",

@@ -21,17 +21,23 @@ def build_run_encoder(params: Params):
 
     from colorlib.archs import colorizer_arch
     from colorlib.core.io import atomic_write
+    from colorlib.training import distribute
 
     paths = run_paths(params)
     step = encoder_step(params)
-    if step.done() and paths.encoder_weights.is_file():
+    ready = step.done() and paths.encoder_weights.is_file()
+    distribute.barrier("the encoder checked")  # several processes: process 0 writes, the others read
+    if ready:
         return load_run_encoder(params)
-    keras.utils.set_random_seed(params.seed)
-    encoder = colorizer_arch.build_encoder(params.encoder_weights, params.image_size, params.encoder)
-    with atomic_write(paths.encoder_weights, suffix=".weights.h5") as temporary:
-        encoder.save_weights(temporary)
-    step.finish({"encoder": params.encoder, "fingerprint": colorizer_arch.weights_fingerprint(encoder)})
-    return encoder
+    if distribute.is_chief():
+        keras.utils.set_random_seed(params.seed)
+        encoder = colorizer_arch.build_encoder(params.encoder_weights, params.image_size, params.encoder)
+        with atomic_write(paths.encoder_weights, suffix=".weights.h5") as temporary:
+            encoder.save_weights(temporary)
+        fingerprint = colorizer_arch.weights_fingerprint(encoder)
+        step.finish({"encoder": params.encoder, "fingerprint": fingerprint})
+    distribute.barrier("the encoder saved")
+    return load_run_encoder(params)
 
 
 def extract_run_features(params: Params, encoder, shard: str | None = None, progress: bool = True):

@@ -9,6 +9,7 @@ and never compute a key themselves.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from colorlib.core import steps
 from colorlib.core.config import EXTRA_TRAIN_SPLIT
@@ -103,8 +104,8 @@ class _Upstream:
     def __init__(self, params: Params) -> None:
         self.params = params
 
-    def features(self) -> dict[str, str]:
-        return features_content(self.params)
+    def features(self) -> dict[str, Any]:
+        return training_content(self.params)
 
     def start_key(self) -> str:
         start = model_for(self.params).start()
@@ -112,6 +113,21 @@ class _Upstream:
 
     def start_stamps(self) -> list:
         return steps.file_stamps([run_paths(model_for(self.params).start().params).colorizer])
+
+
+def training_content(params: Params) -> dict[str, Any]:
+    """What a run's training batches are made of: the cached features' content
+    (:func:`features_content`), or, with ``shards``, the shards' content, the encoder and the
+    augmentation the photos are decoded with."""
+    if not params.shards:
+        return features_content(params)
+    from colorlib.data import shards
+
+    return {
+        "shards": shards.open_shards(params.resolve(params.shards)).digest(),
+        "encoder": upstream_key(encoder_step(params), NOTEBOOKS["encoder"]),
+        "max_rotation": params.max_rotation,
+    }
 
 
 def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
@@ -131,7 +147,7 @@ def training_steps(params: Params) -> tuple[steps.Step, steps.Step]:
 
 def class_weights_step(params: Params) -> steps.Step:
     """The rebalancing weights depend on the cached training ab, so on the features step."""
-    key = steps.key("class_weights", features=features_content(params))
+    key = steps.key("class_weights", features=training_content(params))
     return steps.Step(run_paths(params).class_weights, key)
 
 

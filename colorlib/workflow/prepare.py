@@ -150,3 +150,40 @@ def prepare_dataset(params: Params, progress: bool = True) -> PreparedDataset:
         }
     )
     return PreparedDataset(dataset, split, skipped, step.result()["grayscale_in_color"])
+
+
+#: The splits a shard folder holds: what training reads (the extra folders' training photos join "train").
+SHARDED_SPLITS = ("train", "validation")
+
+
+def shard_dataset(
+    params: Params, out_dir: Path | str, photos_per_shard: int | None = None, progress: bool = True
+):
+    """``colorlib shard``: the run's training and validation photos (notebook 01's split, so the
+    run's own test photos stay out) packed into shards in ``out_dir``
+    (:func:`colorlib.data.shards.pack`), for training with ``shards``. Returns the shards and the
+    photos left out because they could not be read."""
+    from colorlib.core.config import PHOTOS_PER_SHARD
+    from colorlib.data import shards
+
+    prepared = prepare_dataset(params, progress=progress)
+    root = dataset_root(params)
+    chosen = {
+        "train": [*prepared.split["train"], *prepared.split.get(EXTRA_TRAIN_SPLIT, [])],
+        "validation": prepared.split["validation"],
+    }
+
+    def name_of(path: Path) -> str:
+        path = Path(path)
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+    settings = {
+        "dataset": str(root),
+        "seed": params.seed,
+        "limit": params.limit,
+        "validation_fraction": params.validation_fraction,
+        "test_fraction": params.test_fraction,
+    }
+    return shards.pack(
+        chosen, out_dir, name_of, photos_per_shard or PHOTOS_PER_SHARD, settings=settings, progress=progress
+    )

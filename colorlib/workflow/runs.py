@@ -120,20 +120,64 @@ def load_run_encoder(params: Params):
 
 
 def training_datasets(params: Params) -> tuple:
-    """``(train, validation)``: batches of (cached features, ab) for ``model.fit`` (notebook 03).
+    """``(train, validation)``: the batches of ``model.fit`` (notebook 03).
 
-    Each is a :class:`colorlib.data.featuredata.FeatureDataset`; the training one is shuffled, and
-    cut into epochs of ``params.steps_per_epoch`` batches when it is set.
+    From the feature cache (notebook 02): each a :class:`colorlib.data.featuredata.FeatureDataset`
+    of (cached features, ab). With ``shards``: photos decoded on the fly, each a
+    :class:`colorlib.data.streaming.StreamDataset` of (L, ab) for this process's share of each
+    batch (:func:`photo_datasets`). The training one is shuffled, and cut into epochs of
+    ``params.steps_per_epoch`` batches when it is set.
     """
     from colorlib.data import featuredata
     from colorlib.training.models import model_for
 
+    if params.shards:
+        return photo_datasets(params)
     features_dir = require(run_paths(params).features_dir, NOTEBOOKS["features"])
     hints = model_for(params).reads_hints
     datasets = featuredata.run_datasets(
         features_dir, params.batch_size, params.seed, params.steps_per_epoch, hints=hints
     )
     return datasets["train"], datasets["validation"]
+
+
+def photo_datasets(params: Params) -> tuple:
+    """``(train, validation)`` decoded from the run's ``shards``, for this process of the run's
+    processes (:func:`colorlib.training.distribute.process`): ``batch_size`` is the global batch,
+    and each process reads its ``batch_size / processes`` photos of every step."""
+    from colorlib.data import shards, streaming
+    from colorlib.training import distribute
+    from colorlib.training.models import model_for
+
+    shard_set = shards.open_shards(params.resolve(params.shards))
+    index, count = distribute.process()
+    if params.batch_size % count:
+        raise ValueError(
+            f"batch_size={params.batch_size} is the global batch of {count} processes: make it a "
+            f"multiple of {count}."
+        )
+    local = params.batch_size // count
+    devices = distribute.local_devices(params.strategy)
+    if local % devices:
+        raise ValueError(
+            f"Each process's share of batch_size={params.batch_size} ({local}) is split over its {devices} "
+            f"devices: make batch_size a multiple of {count * devices}."
+        )
+    common = {
+        "batch_size": local,
+        "drop_remainder": devices * count > 1,
+        "image_size": params.image_size,
+        "seed": params.seed,
+        "hints": model_for(params).reads_hints,
+        "process_index": index,
+        "process_count": count,
+        "workers": params.decode_workers,
+    }
+    train = streaming.StreamDataset(
+        shard_set, "train", max_rotation=params.max_rotation, steps_per_epoch=params.steps_per_epoch, **common
+    )
+    validation = streaming.StreamDataset(shard_set, "validation", shuffle=False, **common)
+    return train, validation
 
 
 def load_run_model(params: Params):

@@ -96,12 +96,30 @@ def build_inputs(params: Params, train=None, start: Start | None = None) -> Buil
         started = start or train_start(params)
         return colorizer_arch.split_colorizer(load_run_model(started.params))[1]
 
+    def training_set():
+        dataset = train if train is not None else training_datasets(params)[0]
+        return _PhotoStats(dataset, load_run_encoder(params)) if params.shards else dataset
+
     return BuildInputs(
-        train=(lambda: train) if train is not None else (lambda: training_datasets(params)[0]),
+        train=training_set,
         start_decoder=start_decoder,
         class_weights=lambda: class_weights(params),
         encoder=lambda: load_run_encoder(params),
+        streamed=bool(params.shards),
     )
+
+
+class _PhotoStats:
+    """Photos from shards, for the U-Net's input statistics: their features through the encoder."""
+
+    def __init__(self, dataset, encoder) -> None:
+        self.dataset, self.encoder = dataset, encoder
+
+    def channel_stats(self) -> dict:
+        from colorlib.archs import colorizer_arch
+        from colorlib.data import streaming
+
+        return streaming.encoded_stats(self.dataset, colorizer_arch.multiscale_encoder(self.encoder))
 
 
 def strategy_scope(params: Params):
@@ -137,7 +155,7 @@ def save_trained(params: Params, decoder):
 
 def _save(params: Params, model: ColorModel, paths, step, decoder):
     from colorlib.archs import colorizer_arch
-    from colorlib.training import fitting
+    from colorlib.training import distribute, fitting
 
     decoder = model.generator(decoder)
     history = fitting.read_history(paths.history_csv)
@@ -150,12 +168,20 @@ def _save(params: Params, model: ColorModel, paths, step, decoder):
         out_dir=paths.model_dir,
         kept_epoch=fitting.kept_epoch(history, model.patience is not None),
     )
-    if not step.done() or not paths.colorizer.is_file():
+    saved = step.done() and paths.colorizer.is_file()
+    distribute.barrier("the model checked")
+    if not saved:  # every process saves (a collective step over several processes); process 0 keeps it
         colorizer = colorizer_arch.build_colorizer(load_run_encoder(params), decoder, params.learning_rate)
-        fitting.save_model(colorizer, paths.colorizer)
-        step.finish(
-            {"epochs_completed": completed, "kept_epoch": result.kept_epoch, "val_loss": result.kept_val_loss}
-        )
+        distribute.save_on_chief(paths.colorizer, colorizer.save, ".keras")
+        if distribute.is_chief():
+            step.finish(
+                {
+                    "epochs_completed": completed,
+                    "kept_epoch": result.kept_epoch,
+                    "val_loss": result.kept_val_loss,
+                }
+            )
+    distribute.barrier("the model saved")
     return result
 
 
