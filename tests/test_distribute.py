@@ -1,13 +1,13 @@
-"""The tf.distribute path: a model built and compiled in the strategy's scope trains."""
+"""Several devices and processes: the tf.distribute strategies on TensorFlow, and Keras' DataParallel on
+JAX, one process on two devices and two processes on 127.0.0.1 against one (``tests/distributed_run.py``)."""
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import keras
@@ -16,6 +16,10 @@ import pytest
 
 from colorlib import losses
 from colorlib.training import distribute, fitting
+
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="JAX is missing: pip install -e '.[dev]'"
+)
 
 
 def test_default_strategy_builds_and_fits_in_scope(tmp_path: Path):
@@ -47,64 +51,103 @@ def test_unknown_and_multiworker_strategies_are_refused_with_a_reason():
         distribute.global_batch_size(distribute.get_strategy(), 0)
 
 
-WORKER = textwrap.dedent(
-    """
-    import json, os, sys
-    import numpy as np, keras, tensorflow as tf
-    from colorlib.training import fitting
-
-    out = sys.argv[1]
-    config = json.loads(os.environ["TF_CONFIG"])
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    with strategy.scope():
-        inputs = keras.Input((4,))
-        model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
-        model.compile(optimizer="adam", loss="mse")
-    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-    data = tf.data.Dataset.from_tensor_slices((x, x.sum(axis=1, keepdims=True))).batch(8)
-    chief = config["task"]["index"] == 0
-    fitting.train(model, data, data, out, epochs=1, verbose=0, chief=chief)
-    print("worker", config["task"]["index"], "trained", fitting.finished_epochs(out))
-    """
-)
+HARNESS = Path(__file__).resolve().parent / "distributed_run.py"
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for handle in sockets:
+def _free_port() -> int:
+    with socket.socket() as handle:
         handle.bind(("127.0.0.1", 0))
-    ports = [handle.getsockname()[1] for handle in sockets]
-    for handle in sockets:
-        handle.close()
-    return ports
+        return handle.getsockname()[1]
+
+
+def jax_run(
+    shards: Path, out: Path, processes: int = 1, devices: int = 1, cut: str | None = None
+) -> list[str]:
+    """``tests/distributed_run.py`` on JAX: one process (with ``devices`` virtual CPU devices), or
+    ``processes`` joined on 127.0.0.1; returns each process's output, after checking it ended as asked."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if devices > 1:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    port = _free_port()
+    command = [sys.executable, str(HARNESS), str(shards), str(out)] + (["--cut", cut] if cut else [])
+    runs = [
+        subprocess.Popen(
+            [
+                *command,
+                *(
+                    ["--processes", str(processes), "--index", str(index), "--port", str(port)]
+                    if processes > 1
+                    else []
+                ),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for index in range(processes)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    for index, (run, output) in enumerate(zip(runs, outputs, strict=True)):
+        assert run.returncode == (3 if cut else 0), f"process {index}:\n{output[-3000:]}"
+    return outputs
+
+
+def final_weights(out: Path) -> list[np.ndarray]:
+    import h5py
+
+    found = []
+    with h5py.File(out / "final.weights.h5") as weights:
+        weights.visititems(
+            lambda name, item: found.append(np.array(item)) if isinstance(item, h5py.Dataset) else None
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def photo_shards(tmp_path_factory) -> Path:
+    """16 training and 4 validation photos (two-coloured patterns), packed into shards of 5."""
+    from test_streaming import pattern_photos
+
+    from colorlib.data import shards
+
+    folder = tmp_path_factory.mktemp("shards")
+    photos = pattern_photos(folder / "photos", 20)
+    shards.pack(
+        {"train": photos[:16], "validation": photos[16:]},
+        folder / "shards",
+        photos_per_shard=5,
+        progress=False,
+    )
+    return folder / "shards"
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keras 3 cannot fit under MultiWorkerMirroredStrategy (keras-team/keras#20585); when a "
-    "release fixes it this test passes, fails as XPASS, and 'multiworker' can be enabled again.",
-)
-def test_two_workers_on_loopback_train_one_epoch_with_the_backup(tmp_path: Path):
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    processes = []
-    for index in range(2):
-        config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        env = {**os.environ, "TF_CONFIG": config, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, str(script), str(tmp_path / "run")],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        )
-    outputs = [process.communicate(timeout=240)[0] for process in processes]
-    for index, (process, output) in enumerate(zip(processes, outputs, strict=True)):
-        assert process.returncode == 0, f"worker {index} failed:\n{output[-3000:]}"
-        assert f"worker {index} trained 1" in output
-    assert fitting.finished_epochs(tmp_path / "run") == 1
+@needs_jax
+def test_data_parallel_on_two_devices_and_on_two_processes_takes_the_one_device_steps(photo_shards, tmp_path):
+    """Two virtual CPU devices of one process, and two processes on 127.0.0.1 each feeding its half of
+    every batch, train the weights one process on one device gets from the whole batches."""
+    jax_run(photo_shards, tmp_path / "one")
+    output = jax_run(photo_shards, tmp_path / "devices", devices=2)[0]
+    assert "process 0 of 1: trained on ['cpu:0', 'cpu:1']" in output
+    outputs = jax_run(photo_shards, tmp_path / "processes", processes=2)
+    assert "process 0 of 2" in outputs[0] and "process 1 of 2" in outputs[1]
+    one = final_weights(tmp_path / "one")
+    for other in ("devices", "processes"):
+        for mine, theirs in zip(one, final_weights(tmp_path / other), strict=True):
+            np.testing.assert_allclose(theirs, mine, atol=1e-5)
+
+
+@pytest.mark.slow
+@needs_jax
+def test_two_processes_cut_inside_an_epoch_resume_and_end_where_an_unbroken_run_does(photo_shards, tmp_path):
+    jax_run(photo_shards, tmp_path / "unbroken", processes=2)
+    jax_run(photo_shards, tmp_path / "cut", processes=2, cut="1:1")  # both stop after batch 1 of epoch 1
+    assert fitting.read_metadata(tmp_path / "cut") == {"epoch": 1, "batch": 2, "finished": False}
+    outputs = jax_run(photo_shards, tmp_path / "cut", processes=2)
+    assert all("Resuming epoch 2 of 3 after batch 2" in output for output in outputs)
+    assert fitting.read_history(tmp_path / "cut" / "history.csv")["epoch"] == [0.0, 1.0, 2.0]  # each once
+    for mine, theirs in zip(
+        final_weights(tmp_path / "unbroken"), final_weights(tmp_path / "cut"), strict=True
+    ):
+        np.testing.assert_allclose(theirs, mine, atol=1e-6)

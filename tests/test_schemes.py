@@ -60,24 +60,26 @@ def test_a_gan_starts_from_its_generator_and_a_hint_head_from_its_init_run() -> 
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("streamed", [False, True], ids=["cached-features", "photos"])
 @pytest.mark.parametrize("name", list(SCHEMES))
-def test_each_scheme_trains_two_steps_on_tensorflow(name: str) -> None:
-    result = two_steps(name)
+def test_each_scheme_trains_two_steps_on_tensorflow(name: str, streamed: bool) -> None:
+    result = two_steps(name, streamed)
     assert all(np.isfinite(result["losses"])) and result["changed"], result
 
 
 @pytest.mark.slow
 @needs_jax
-def test_each_scheme_trains_two_steps_on_jax() -> None:
+def test_each_scheme_trains_two_steps_on_jax_from_cached_features_and_from_photos() -> None:
     script = TESTS / "scheme_steps.py"
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, env=jax_environment(), timeout=900
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["backend"] == "jax" and set(report["schemes"]) == set(SCHEMES)
-    for name, result in report["schemes"].items():
-        assert all(np.isfinite(result["losses"])) and result["changed"], (name, result)
+    assert report["backend"] == "jax" and set(report["schemes"]) == set(report["streamed"]) == set(SCHEMES)
+    for name in SCHEMES:
+        for result in (report["schemes"][name], report["streamed"][name]):
+            assert all(np.isfinite(result["losses"])) and result["changed"], (name, result)
 
 
 @pytest.mark.slow

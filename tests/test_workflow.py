@@ -33,18 +33,18 @@ def colour_photos(folder: Path, count: int, seed: int) -> list[Path]:
 
 
 def run_params(tmp_path: Path, dataset: Path, name: str, **values) -> Params:
-    return Params(
-        run_name=name,
-        dataset=str(dataset),
-        image_size=SIZE,
-        batch_size=4,
-        epochs=1,
-        encoder_weights=None,
-        validation_fraction=0.2,
-        test_fraction=0.2,
-        data_dir=str(tmp_path / "data"),
-        **values,
-    )
+    defaults = {
+        "run_name": name,
+        "dataset": str(dataset),
+        "image_size": SIZE,
+        "batch_size": 4,
+        "epochs": 1,
+        "encoder_weights": None,
+        "validation_fraction": 0.2,
+        "test_fraction": 0.2,
+        "data_dir": str(tmp_path / "data"),
+    }
+    return Params(**(defaults | values))
 
 
 def test_step_keys_change_with_any_input_and_records_are_atomic(tmp_path: Path) -> None:

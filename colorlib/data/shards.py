@@ -161,7 +161,8 @@ def pack(
     """Pack the photos of each split (``{"train": [paths], ...}``) into shards in ``out_dir``.
 
     Shard ``k`` of a split holds its photos ``k·photos_per_shard`` to ``(k+1)·photos_per_shard − 1``,
-    in the order given, so packing again writes the same shards and skips those already whole.
+    in the order given, so packing again writes the same shards and skips those already whole whose
+    photos have not changed (names, sizes, modification times).
     ``name_of`` gives a photo's name in its record (its path below the dataset folder).
     Returns the shards and ``(path, reason)`` for each photo left out because it could not be read.
     """
@@ -171,6 +172,10 @@ def pack(
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"{out_dir} is a file; give a folder for the shards.")
     out_dir.mkdir(parents=True, exist_ok=True)
+    earlier = {}  # a finished packing's shards: packed again, the whole ones are kept
+    if (out_dir / SHARDS_FILE).is_file():
+        listed = read_json(out_dir / SHARDS_FILE).get("splits", {})
+        earlier = {shard["file"]: shard for shards in listed.values() for shard in shards}
     index: dict[str, list[dict[str, Any]]] = {}
     skipped: list[tuple[Path, str]] = []
     total = sum(len(paths) for paths in split.values())
@@ -183,8 +188,8 @@ def pack(
                 file_name = SHARD_PATTERN.format(split=split_name, index=number, count=count)
                 target, sidecar = out_dir / file_name, out_dir / (file_name + RECORD_SUFFIX)
                 names = [name_of(path) for path in chosen]
-                names_digest = hashlib.sha256(json.dumps(names).encode()).hexdigest()
-                record = read_json(sidecar) if sidecar.is_file() else None
+                names_digest = _stamps_digest(chosen, names)
+                record = read_json(sidecar) if sidecar.is_file() else earlier.get(file_name)
                 if (
                     record
                     and record.get("names_sha256") == names_digest
@@ -198,14 +203,25 @@ def pack(
                     write_json(sidecar, record)
                 index[split_name].append(record)
                 skipped += [(Path(path), reason) for path, reason in record["skipped"]]
-    listed = {
-        name: [{key: shard[key] for key in ("file", "photos", "bytes", "sha256")} for shard in shards]
-        for name, shards in index.items()
-    }
+    keys = ("file", "photos", "bytes", "sha256", "names_sha256", "skipped")
+    listed = {name: [{key: shard[key] for key in keys} for shard in shards] for name, shards in index.items()}
     write_json(out_dir / SHARDS_FILE, {"splits": listed, "settings": dict(settings or {})})
     for sidecar in out_dir.glob(f"*.array_record{RECORD_SUFFIX}"):
         sidecar.unlink()
     return ShardSet(out_dir, listed, dict(settings or {})), skipped
+
+
+def _stamps_digest(paths: Sequence[Path], names: Sequence[str]) -> str:
+    """What a shard's photos are, cheaply: their names, sizes and modification times (a photo edited
+    since packing gets its shard packed again)."""
+    stamps = []
+    for path, name in zip(paths, names, strict=True):
+        try:
+            stat = path.stat()
+            stamps.append([name, stat.st_size, stat.st_mtime_ns])
+        except OSError:
+            stamps.append([name, -1, 0])
+    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()
 
 
 def _pack_shard(split: str, paths: Sequence[Path], names: Sequence[str], target: Path, bar) -> dict[str, Any]:

@@ -61,7 +61,8 @@ DATA_PARALLEL = "data_parallel"
 MULTIWORKER_UNSUPPORTED = (
     "The 'multiworker' strategy (tf.distribute.MultiWorkerMirroredStrategy) does not work with "
     "Keras 3's model.fit (keras-team/keras#20585); use 'mirrored' for several GPUs on one "
-    "machine, and `colorlib extract --shard i/n` to split the feature extraction across machines."
+    "machine, 'data_parallel' on JAX (KERAS_BACKEND=jax) for several machines, and "
+    "`colorlib extract --shard i/n` to split the feature extraction across machines."
 )
 
 
