@@ -13,6 +13,9 @@ Rows (each a ratio against a reference measured in the same run, with its target
 6. the U-Net decoder (``unet_rows.py``): cache bytes per view (<= 1 MB) and a training epoch
    from the cache vs encoder + U-Net on the fly, for VGG16 (>= 10x) and Lite0 (whichever
    is faster), and its training memory at 1,000 vs 4,000 cached views (flat)
+7. streamed training (``stream_rows.py``): photos/s decoded from shards by 1 and 2 workers
+   then encoded vs the encoder alone (>= 0.9), two JAX processes vs one with one thread each
+   (>= 1.7x steps/s), peak memory streaming 8,000 vs 1,000 photos (<= 1.1)
 
 The encoder has random weights (the ImageNet weights are not available offline):
 speed and memory do not depend on the weight values. Photos come from
@@ -36,6 +39,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import quiet_tensorflow  # noqa: F401 (first: TensorFlow without its start-up lines, beside this file)
+
+# isort: split
 import cv2
 import keras
 import numpy as np
@@ -49,6 +55,7 @@ from colorlib.data import featuredata, featureindex, features, featurestore, inp
 from colorlib.data.images import list_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stream_rows  # the streamed-training rows, beside this file
 import unet_rows  # the U-Net rows, beside this file
 
 HERE = Path(__file__).resolve().parent
@@ -239,12 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         rgb = np.concatenate([b for _, b in inputs.iter_image_batches(paths, size, batch, progress=False)])
         l_norm = split_lab(rgb)[0]
 
-        print("[1/6] encoder forward and feature extraction ...", flush=True)
+        print("[1/7] encoder forward and feature extraction ...", flush=True)
         bare = bare_forward(encoder, l_norm, batch)
         start = time.perf_counter()
         index = features.extract_features(paths, encoder, work / "cache", batch_size=batch, progress=False)
         extract = time.perf_counter() - start
-        print("[2/6] training epochs from the cache and on the fly ...", flush=True)
+        print("[2/7] training epochs from the cache and on the fly ...", flush=True)
         keras.utils.set_random_seed(SEED)
         decoder = losses.compile_model(seed_arch.build_decoder(size))
         cached = fit_epoch_time(decoder, featuredata.FeatureDataset(index, batch, seed=SEED))
@@ -276,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-        print("[3/6] colorize a folder vs bare encoder ...", flush=True)
+        print("[3/7] colorize a folder vs bare encoder ...", flush=True)
         model = colorizer_arch.build_colorizer(encoder, decoder)
         model_path = work / "colorizer.keras"
         model.save(model_path)
@@ -333,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
             width, height = settings["large"]
-            print(f"[4/6] a {width * height / 1e6:.0f}-megapixel photo, in child processes ...", flush=True)
+            print(f"[4/7] a {width * height / 1e6:.0f}-megapixel photo, in child processes ...", flush=True)
             photo = large_photo(paths[0], (width, height), work / "large.jpg")
             common = {"model": str(model_path), "photo": str(photo), "work": str(work)}
             big = child("large-colorize", warmup=str(small[0]), **common)
@@ -365,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         low, high = settings["memory"]
-        print(f"[5/6] training memory at {low} and {high} cached images, in child processes ...", flush=True)
+        print(f"[5/7] training memory at {low} and {high} cached images, in child processes ...", flush=True)
         indexes = synthetic_cache(work, size, (low, high))
         small_run = child("train-memory", index=str(indexes[low]), batch=batch)
         large_run = child("train-memory", index=str(indexes[high]), batch=batch)
@@ -385,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-        print("[6/6] the U-Net decoder: cache size, cache vs on the fly, training memory ...", flush=True)
+        print("[6/7] the U-Net decoder: cache size, cache vs on the fly, training memory ...", flush=True)
         rows += unet_rows.encoder_rows(paths, size, batch, work, row, fit_epoch_time)
         unet_indexes = unet_rows.synthetic_unet_cache(work, size, (low, high))
         small_unet = child("train-memory-unet", index=str(unet_indexes[low]), batch=batch)
@@ -402,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
                 "one epoch each; synthetic multiscale entries with Lite0's channels",
             )
         )
+
+        if not args.quick:
+            print("[7/7] streamed training: shards vs encoder, two processes, memory ...", flush=True)
+            rows += stream_rows.rows(paths, size, batch, work, row)
 
     elapsed = time.perf_counter() - started
     print(

@@ -39,6 +39,8 @@ from colorlib.data.shards import BatchReader, PhotoReader, ShardSet, stack_photo
 
 #: Photos the U-Net's input statistics are computed from (the first ones of the split, in order).
 STATS_PHOTOS = 256
+#: Arrays smaller than this leave Grain's workers through pipes, not shared memory: all of them.
+NO_SHARED_MEMORY = 2**62
 
 
 class StreamDataset(keras.utils.PyDataset):
@@ -163,9 +165,11 @@ class StreamDataset(keras.utils.PyDataset):
         if self.workers <= 0:
             return iter(work)
         _allow_grain_workers()
-        return iter(
-            work.to_iter_dataset().mp_prefetch(grain.MultiprocessingOptions(num_workers=self.workers))
-        )
+        # Batches come back through pipes, not shared memory: Grain frees shared memory on a thread of
+        # its own, which a process that ends right after its last batch leaves to the resource tracker.
+        options = grain.experimental.DatasetOptions(min_shm_size=NO_SHARED_MEMORY)
+        work = grain.experimental.WithOptionsIterDataset(work.to_iter_dataset(), options)
+        return iter(work.mp_prefetch(grain.MultiprocessingOptions(num_workers=self.workers)))
 
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):
@@ -176,7 +180,7 @@ class StreamDataset(keras.utils.PyDataset):
             if self._iterator is None or self._next != index:
                 self.close()
                 self._iterator, self._next = self._batches(index), index
-            l_norm, ab = (np.array(part) for part in next(self._iterator))  # out of shared memory
+            l_norm, ab = next(self._iterator)
             self._next += 1
             self._last = ((self.epoch, index), (l_norm, ab))
         if not self.hints:
