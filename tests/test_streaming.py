@@ -169,3 +169,28 @@ def test_a_run_trains_from_shards_and_goes_on_in_another_folder(tmp_path: Path) 
     again = workflow.train_run(moved, verbose=0)  # continues from the copied backup: one more epoch
     assert again.epochs_completed == 2
     assert fitting.read_history(elsewhere / "model" / "history.csv")["epoch"] == [0.0, 1.0]
+
+
+def test_the_shard_command_packs_a_folder_and_names_the_photos_it_left_out(tmp_path: Path, capsys) -> None:
+    from colorlib import cli
+
+    folder = tmp_path / "dataset"
+    pattern_photos(folder, 12)
+    out = tmp_path / "shards"
+    data = ["--data-dir", str(tmp_path / "data")]  # where the run's split is recorded
+    assert cli.main(["shard", str(folder), "--out", str(out), "--photos-per-shard", "4", *data]) == 0
+    printed = capsys.readouterr().out
+    assert "Packed train" in printed and f"--shards {out}" in printed
+    shard_set = shards.open_shards(out)
+    assert shard_set.photos("train") + shard_set.photos("validation") < 12  # the test photos stay out
+    assert shard_set.settings["seed"] == 42
+
+
+def test_joining_processes_needs_jax_and_says_so() -> None:
+    from colorlib.training import distribute
+
+    assert distribute.initialize() is False  # no coordinator: one process, nothing to join
+    with pytest.raises(ValueError, match="KERAS_BACKEND=jax"):
+        distribute.initialize("127.0.0.1:9", 2, 0)  # this process runs TensorFlow
+    with pytest.raises(ValueError, match="keras-team/keras#20585"):
+        distribute.use_data_parallel()

@@ -96,6 +96,7 @@ SHARD_OPTIONS = {
     },
     "--seed": {"type": int, "help": "seed of the split (default: the parameters')"},
     "--limit": {"type": int, "help": "use only this many colour photos, chosen with the seed"},
+    "--data-dir": {"help": "where the run's split is recorded (default: the parameters', data)"},
     "--photos-per-shard": {
         "type": int,
         "default": PHOTOS_PER_SHARD,

@@ -123,7 +123,8 @@ def _cmd_shard(args: argparse.Namespace) -> int:
     from colorlib import workflow
     from colorlib.core.params import load_params
 
-    overrides = {name: getattr(args, name) for name in ("seed", "limit") if getattr(args, name) is not None}
+    given = ("seed", "limit", "data_dir")
+    overrides = {name: getattr(args, name) for name in given if getattr(args, name) is not None}
     if args.dataset:
         overrides["dataset"] = args.dataset[0] if len(args.dataset) == 1 else list(args.dataset)
     params = load_params(args.params, overrides)

@@ -390,4 +390,3 @@ def save_model(model: keras.Model, path: Path | str) -> Path:
     with atomic_write(path) as temporary:
         model.save(temporary)
     return path
-
