@@ -188,12 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.set_defaults(handler=_cmd_extract)
 
-    colorize = commands.add_parser("colorize", help="colorize photos at their own resolution")
+    colorize = commands.add_parser(
+        "colorize", help="colorize photos and videos at their own resolution (a video keeps its sound)"
+    )
     colorize.add_argument(
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="image files and folders of images, in any format Pillow reads (of a GIF: its first frame)",
+        help="image files and folders of images, in any format Pillow reads (of a GIF: its first frame), "
+        "and video files (.mp4, .mov, .mkv, .avi, .webm)",
     )
     colorize.add_argument(
         "--out",
@@ -220,6 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="models trained with loss: classification: the annealed mean's temperature (default: the "
         "model's, 0.38; lower gives more saturated colours, 1 the plain mean)",
+    )
+    colorize.add_argument(
+        "--frames",
+        action="store_true",
+        help="each input folder holds the numbered frames of one clip: colour them as a video (in name "
+        "order), into frames of the same names",
+    )
+    colorize.add_argument(
+        "--per-frame",
+        action="store_true",
+        help="videos and --frames: colour each frame on its own, instead of carrying the last frame's "
+        "colours along the motion (the default holds still; docs/video.md)",
     )
     colorize.add_argument(
         "--own-size",

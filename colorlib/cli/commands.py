@@ -166,8 +166,11 @@ def _load_colorizer(args: argparse.Namespace):
 
 def _cmd_colorize(args: argparse.Namespace) -> int:
     from colorlib.color.lab import check_vividness
-    from colorlib.colorize import colorize, photofiles
+    from colorlib.colorize import colorize, photofiles, video
 
+    clips = [Path(name) for name in args.inputs if args.frames or video.is_video(name)]
+    if clips:
+        return _colorize_clips(args, clips)
     scan = photofiles.scan_inputs(args.inputs, recursive=args.recursive)
     photofiles.plan_outputs(scan, args.out)  # refuse a bad output folder before loading the model
     if args.hints:
@@ -184,6 +187,32 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     return 1 if report.failed else 0
+
+
+def _colorize_clips(args: argparse.Namespace, clips: list[Path]) -> int:
+    """``colorize`` of videos (and, with ``--frames``, folders of frames): each into ``--out``."""
+    from colorlib.color.lab import check_vividness
+    from colorlib.colorize import video
+
+    if len(clips) != len(args.inputs):
+        raise ValueError("Give videos (or, with --frames, folders of frames) and photos in separate runs.")
+    if args.hints or args.own_size:
+        raise ValueError("--hints and --own-size are for photos, not videos.")
+    check_vividness(args.vividness)
+    for clip in clips:  # refuse a missing input before loading the model
+        if not (clip.is_dir() if args.frames else clip.is_file()):
+            raise FileNotFoundError(f"No {'folder of frames' if args.frames else 'video'} at {clip}.")
+    model = _load_colorizer(args)
+    method = "frame" if args.per_frame else "temporal"
+    failed = 0
+    for clip in clips:
+        colorize_clip = video.colorize_frames if args.frames else video.colorize_video
+        try:
+            print(colorize_clip(model, clip, args.out, method, args.vividness).summary())
+        except video.VideoError as error:
+            print(f"colorlib colorize: {error}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
