@@ -23,7 +23,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
@@ -37,10 +36,10 @@ from colorlib.colorize.fullres import (
     model_input_l,
     predict_ab,
     takes_hints,
+    write_photo,
 )
 from colorlib.colorize.photofiles import InputScan, LeftOut, plan_outputs, scan_inputs
 from colorlib.core.config import BATCH_SIZE
-from colorlib.core.io import atomic_write
 from colorlib.data.images import ImageLoadError, open_image
 
 #: Decoded photos waiting for the model, and photos in one model batch, stay under this
@@ -48,8 +47,6 @@ from colorlib.data.images import ImageLoadError, open_image
 BATCH_PIXELS = 1 << 25
 #: Threads that decode photos and threads that finish and write them.
 IO_WORKERS = max(1, min(4, os.cpu_count() or 1))
-#: JPEG and WebP quality of the written photos.
-JPEG_QUALITY = 95
 
 
 @dataclass
@@ -136,18 +133,7 @@ def _decode(path: Path, target: Path, size: int | None) -> _Decoded:
 
 def _write(item: _Decoded, ab_small: np.ndarray, vividness: float = 1.0) -> Path:
     bgr = combine_full_resolution(item.rgb, ab_small, bgr=True, vividness=vividness)
-    suffix = item.target.suffix.lower()
-    options = {
-        ".jpg": [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
-        ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
-        ".webp": [cv2.IMWRITE_WEBP_QUALITY, JPEG_QUALITY],
-    }.get(suffix, [])
-    ok, encoded = cv2.imencode(suffix, bgr, options)
-    if not ok:
-        raise OSError(f"OpenCV could not encode a {suffix} image")
-    with atomic_write(item.target) as temporary:
-        temporary.write_bytes(encoded.tobytes())
-    return item.target
+    return write_photo(bgr, item.target)
 
 
 def _header_pixels(path: Path) -> int:

@@ -16,6 +16,7 @@ with OpenCV, so a 24-megapixel photo needs a few tens of MB of temporaries on to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -173,3 +174,26 @@ def colorize_array(
         planes = (hint_ab[None], mask[None])
     ab = predict_ab(model, model_input_l(rgb, size)[None], hint_planes=planes)[0]
     return combine_full_resolution(rgb, ab, vividness=vividness)
+
+
+#: Quality of the JPEG and WebP photos colorize writes.
+JPEG_QUALITY = 95
+
+
+def write_photo(bgr: np.ndarray, target: Path) -> Path:
+    """A colorized photo ``uint8 (H, W, 3)`` BGR written to ``target`` in the format its extension
+    names (JPEG and WebP at :data:`JPEG_QUALITY`), atomically. Raises OSError when OpenCV cannot."""
+    from colorlib.core.io import atomic_write
+
+    suffix = Path(target).suffix.lower()
+    options = {
+        ".jpg": [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+        ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+        ".webp": [cv2.IMWRITE_WEBP_QUALITY, JPEG_QUALITY],
+    }.get(suffix, [])
+    ok, encoded = cv2.imencode(suffix, bgr, options)
+    if not ok:
+        raise OSError(f"OpenCV could not encode a {suffix} image")
+    with atomic_write(target) as temporary:
+        temporary.write_bytes(encoded.tobytes())
+    return Path(target)

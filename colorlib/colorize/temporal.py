@@ -18,6 +18,7 @@ requiring L to match along the flow kept most of the flicker, so neither is used
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +48,11 @@ class ClipColorizer:
     method: str = "temporal"
     carry: float = CARRY
     cut_l: float = CUT_L
+    #: Reference photos (:class:`colorlib.colorize.reference.Reference`), each at a frame number or
+    #: None (the whole clip): a frame takes hints from the one nearest to it.
+    references: Sequence[tuple[int | None, object]] = ()
     cuts: int = 0
+    frame: int = 0
     _last: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -62,10 +67,11 @@ class ClipColorizer:
         self._last = None
 
     def ab(self, l_small: np.ndarray, automatic: np.ndarray | None = None) -> np.ndarray:
-        """The ab of the next frame from its L ``(S, S, 1)`` in [0, 1]; ``automatic``: its automatic
-        ab when already predicted (a batch of frames through the model at once)."""
+        """The ab of the next frame from its L ``(S, S, 1)`` in [0, 1]; ``automatic``: its own ab
+        when already predicted (a batch of frames through the model at once)."""
         if automatic is None:
-            automatic = predict_ab(self.model, l_small[None])[0]
+            automatic = self._own_ab(l_small)
+        self.frame += 1
         ab = automatic
         if self.method == "temporal" and self._last is not None:
             last_l, last_ab = self._last
@@ -75,6 +81,24 @@ class ClipColorizer:
                 ab = self._carried(l_small, last_l, last_ab, automatic)
         self._last = (l_small, ab)
         return ab
+
+    def _own_ab(self, l_small: np.ndarray) -> np.ndarray:
+        """The frame's colours before any carrying: automatic, or from the nearest reference's hints."""
+        if not self.references:
+            return predict_ab(self.model, l_small[None])[0]
+        from colorlib.colorize.reference import cell_features, hinted_ab
+
+        _, reference = min(self.references, key=lambda item: abs((item[0] or 0) - self.frame))
+        features = cell_features(self._encoder(), l_small)
+        hints = reference.hints(features, (self.size, self.size))
+        return hinted_ab(self.model, l_small, hints, (self.size, self.size))
+
+    def _encoder(self):
+        if not hasattr(self, "_multiscale"):
+            from colorlib.colorize.reference import multiscale_encoder
+
+            self._multiscale = multiscale_encoder(self.model)
+        return self._multiscale
 
     def _carried(self, l_small, last_l, last_ab, automatic) -> np.ndarray:
         now = np.round(l_small[..., 0] * PIXEL_MAX).astype(np.uint8)

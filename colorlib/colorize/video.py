@@ -85,8 +85,10 @@ def colorize_video(
     method: str = "temporal",
     vividness: float = 1.0,
     progress: bool = True,
+    references: Sequence = (),
 ) -> VideoReport:
     """Colorize the video ``source`` into ``out_dir`` under its own name (see the module docstring).
+    ``references``: ``(frame number or None, Reference)`` pairs that guide the frames nearest them.
 
     Raises FileNotFoundError for a missing file and :class:`VideoError` for one that is not a
     readable video, or breaks off (a truncated file), naming the frame; nothing is written then.
@@ -99,7 +101,7 @@ def colorize_video(
     target = out_dir / source.name
     if target.resolve() == source.resolve():
         raise ValueError(f"Refusing to write {target} over its input; choose another output folder.")
-    clip = ClipColorizer(model, method)
+    clip = ClipColorizer(model, method, references=references)
     started, frames = time.perf_counter(), 0
     with _open(source) as reader:
         video_in = reader.streams.video[0]
@@ -176,6 +178,7 @@ def colorize_frames(
     method: str = "temporal",
     vividness: float = 1.0,
     progress: bool = True,
+    references: Sequence = (),
 ) -> VideoReport:
     """The frames of ``folder`` colorized as one clip into ``out_dir``, under the same names."""
     import time
@@ -189,7 +192,7 @@ def colorize_frames(
             f"Refusing to write the frames over their inputs in {out_dir}; choose another folder."
         )
     out_dir.mkdir(parents=True, exist_ok=True)
-    clip = ClipColorizer(model, method)
+    clip = ClipColorizer(model, method, references=references)
     started = time.perf_counter()
     for path, rgb in tqdm(
         zip(paths, read_frames(paths), strict=True), total=len(paths), desc="Colorizing frames", unit="frame",
