@@ -231,6 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
         "order), into frames of the same names",
     )
     colorize.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="PHOTO[:FRAME]",
+        help="a colour photo of the same or a similar scene whose colours guide the gray ones (again for "
+        "more; for a video, :FRAME places it at a frame and it guides the frames nearest to it)",
+    )
+    colorize.add_argument(
         "--per-frame",
         action="store_true",
         help="videos and --frames: colour each frame on its own, instead of carrying the last frame's "

@@ -181,12 +181,40 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
         written = colorize.colorize_hinted(_load_colorizer(args), photo, args.vividness)
         print(f"colorized {args.inputs[0]} with the hints of {args.hints} into {written}")
         return 0
+    references = _reference_photos(args.reference)  # read before the model: a bad one is told at once
     model = _load_colorizer(args)
-    report = colorize.colorize_files(
-        model, scan, args.out, batch_size=args.batch_size, own_size=args.own_size, vividness=args.vividness
-    )
+    if references:
+        from colorlib.colorize import reference
+
+        if len(references) > 1:
+            raise ValueError("Photos take one --reference; several guide the frames of a video.")
+        guide = reference.Reference.of(model, references[0][1])
+        report = reference.colorize_with_reference(model, scan, args.out, guide, args.vividness)
+    else:
+        report = colorize.colorize_files(
+            model,
+            scan,
+            args.out,
+            batch_size=args.batch_size,
+            own_size=args.own_size,
+            vividness=args.vividness,
+        )
     print(report.summary())
     return 1 if report.failed else 0
+
+
+def _reference_photos(given: Sequence[str]) -> list[tuple[int | None, object]]:
+    """``--reference PHOTO[:FRAME]`` -> ``[(frame or None, uint8 RGB)]``; a bad one is refused."""
+    from colorlib.data.images import ImageLoadError, load_rgb
+
+    found = []
+    for text in given:
+        name, _, frame = text.rpartition(":") if text.rpartition(":")[2].isdigit() else (text, "", "")
+        try:
+            found.append((int(frame) if frame else None, load_rgb(name)))
+        except ImageLoadError as error:
+            raise ValueError(f"The reference {name} could not be read: {error.reason}.") from None
+    return found
 
 
 def _colorize_clips(args: argparse.Namespace, clips: list[Path]) -> int:
@@ -202,13 +230,18 @@ def _colorize_clips(args: argparse.Namespace, clips: list[Path]) -> int:
     for clip in clips:  # refuse a missing input before loading the model
         if not (clip.is_dir() if args.frames else clip.is_file()):
             raise FileNotFoundError(f"No {'folder of frames' if args.frames else 'video'} at {clip}.")
+    photos = _reference_photos(args.reference)
     model = _load_colorizer(args)
+    from colorlib.colorize.reference import Reference
+
+    references = [(frame, Reference.of(model, rgb)) for frame, rgb in photos]
     method = "frame" if args.per_frame else "temporal"
     failed = 0
     for clip in clips:
         colorize_clip = video.colorize_frames if args.frames else video.colorize_video
         try:
-            print(colorize_clip(model, clip, args.out, method, args.vividness).summary())
+            report = colorize_clip(model, clip, args.out, method, args.vividness, references=references)
+            print(report.summary())
         except video.VideoError as error:
             print(f"colorlib colorize: {error}", file=sys.stderr)
             failed += 1
