@@ -2,6 +2,7 @@
 #   make pipeline   create .venv, install, run notebooks 01-05 (PARAMS=params/smoke.yaml for a quick run)
 #   make test       create .venv, install, run the whole test suite (in parallel, one worker a core)
 #   make variants   run the chain for every params/variants/*.yaml, then reports/compare/compare.html
+#   make video      notebook 06 alone: video flicker, references and --reference auto, measured
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,7 @@ PYTEST_ARGS ?=
 # in this process, one after the other.
 TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(4, len(os.sched_getaffinity(0))))")
 
-.PHONY: setup pipeline variants test test-fast bench lint format clean-runs
+.PHONY: setup pipeline variants video test test-fast bench lint format clean-runs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,9 @@ pipeline: setup
 
 variants: setup
 	$(VENV)/bin/colorlib variants
+
+video: setup
+	$(VENV)/bin/colorlib pipeline --params params/pretrained.yaml --start-at 06
 
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)

@@ -102,8 +102,9 @@ def test_start_at_accepts_number_stem_or_file_name():
     assert chain.notebooks_from("03") == chain.NOTEBOOKS[2:]
     assert chain.notebooks_from("03_training") == chain.NOTEBOOKS[2:]
     assert chain.notebooks_from("05_results.ipynb") == chain.NOTEBOOKS[4:]
+    assert chain.notebooks_from("06") == ("06_video.ipynb",)  # run alone, never after the chain
     with pytest.raises(ValueError, match="names no notebook"):
-        chain.notebooks_from("06")
+        chain.notebooks_from("07")
 
 
 def test_point_latest_replaces_the_link(tmp_path):

@@ -382,3 +382,63 @@ def test_a_page_of_another_site_cannot_open_or_save_photos(browser, server, tmp_
         attacker.shutdown()
     assert not page_studio.photos  # nothing opened
     assert sorted(page_studio.results_dir.rglob("*")) == written  # nothing written
+
+
+def test_a_reference_photo_gives_hints_that_bring_its_colours(browser, server, tmp_path: Path):
+    """The page takes a colour reference beside the photo (issue 40): its matches become hints, which
+    move the colours toward the reference's; a gray reference is refused on the page."""
+    import skimage.data
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    truth = np.asarray(
+        Image.fromarray(skimage.data.coffee()).resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+    )
+    photo, colour, gray = tmp_path / "coffee-gray.png", tmp_path / "coffee.png", tmp_path / "gray-ref.png"
+    Image.fromarray(truth).convert("L").save(photo)
+    Image.fromarray(truth).save(colour)
+    Image.fromarray(truth).convert("L").convert("RGB").save(gray)
+    fresh_page(browser, url)
+    field = browser.find_element(By.ID, "file")
+    browser.execute_script("arguments[0].hidden = false", field)
+    field.send_keys(str(photo))
+    wait_for(lambda: renders(browser) >= 1, "the automatic colours")
+    idle(browser)
+
+    def shown() -> np.ndarray:
+        stage = browser.find_element(By.ID, "stage")
+        with Image.open(io.BytesIO(stage.screenshot_as_png)) as shot:
+            return np.asarray(shot.convert("RGB").resize((WIDTH, HEIGHT)), dtype=np.float32)
+
+    def chroma_error(rgb: np.ndarray) -> float:  # how far the colours are from the truth's, lightness aside
+        from colorlib.color.lab import rgb_to_lab
+
+        return float(np.abs(rgb_to_lab(rgb / 255)[..., 1:] - rgb_to_lab(truth / 255)[..., 1:]).mean())
+
+    browser.execute_script(
+        "document.querySelector('#hints').style.display = 'none'"
+    )  # markers off the pixels
+    automatic = chroma_error(shown())
+    reference = browser.find_element(By.ID, "reference")
+    assert reference.get_attribute("disabled") is None  # enabled once a photo is open
+    before = renders(browser)
+    browser.execute_script("arguments[0].hidden = false", reference)
+    reference.send_keys(str(colour))
+    wait_for(lambda: renders(browser) > before, "the colours with the reference's hints")
+    idle(browser)
+    from_reference = browser.find_elements(By.CSS_SELECTOR, ".hint.from-reference")
+    assert 10 <= len(from_reference) <= 40
+    guided = chroma_error(shown())
+    assert guided < 0.8 * automatic, (automatic, guided)
+    assert "hint(s) where it matches" in browser.find_element(By.ID, "timing").text
+
+    reference.send_keys(str(gray))
+    message = wait_for(
+        lambda: (
+            browser.find_element(By.ID, "message").is_displayed()
+            and browser.find_element(By.ID, "message").text
+        ),
+        "the gray reference's refusal",
+    )
+    assert "reference is gray" in message
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".hint.from-reference")) == len(from_reference)

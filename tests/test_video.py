@@ -183,3 +183,37 @@ def test_a_reference_moves_the_colours_toward_its_own() -> None:
 
     target = cv2.resize(small_truth, (guided.shape[1], guided.shape[0]), interpolation=cv2.INTER_AREA)
     assert np.abs(guided - target).mean() < 0.8 * np.abs(automatic - target).mean()
+
+
+@pytest.mark.slow
+def test_notebook_06_measures_clips_and_references_and_renders_its_report(tmp_path: Path) -> None:
+    """Notebook 06 on a small clip and the smoke run's demo photos (the shipped colorizer), with papermill."""
+    import json
+
+    import papermill
+    import yaml
+
+    from colorlib.reports import htmlreport
+
+    root = Path(__file__).resolve().parent.parent
+    values = yaml.safe_load((root / "params" / "smoke.yaml").read_text())
+    values["data_dir"] = str(tmp_path / "data")
+    params_file = tmp_path / "smoke.yaml"
+    params_file.write_text(yaml.safe_dump(values))
+    clip = write_clip(tmp_path / "pattern.mp4", moving_pattern(12))
+    executed = tmp_path / "06_video.ipynb"
+    parameters = {"params_file": str(params_file), "clips": [str(clip)], "frames": 10, "reference_auto": True}
+    papermill.execute_notebook(
+        str(root / "notebooks" / "06_video.ipynb"),
+        str(executed),
+        parameters=parameters,
+        cwd=str(root / "notebooks"),
+        progress_bar=False,
+    )
+    reader, _ = htmlreport.render_reports(executed, 1.0)
+    page = reader.read_text()
+    for words in ("E_warp excess kept", "with the first frame", "reference auto", "ΔCF", "pattern (64×64)"):
+        assert words in page, words
+    assert page.count("data:image/png;base64") >= 1  # the frame strip
+    scores = json.loads((tmp_path / "data" / "runs" / "smoke" / "reference-index.json").read_text())
+    assert scores["result"]["photos"] > 0

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from colorlib import __version__
+from colorlib.cli.colorizecommands import _cmd_colorize, _cmd_index
 from colorlib.cli.commands import (
     _add_run_arguments,
     _cmd_baseline,
-    _cmd_colorize,
     _cmd_compare,
     _cmd_demo_data,
     _cmd_evaluate,
@@ -50,6 +50,7 @@ from colorlib.core.config import (
     MAX_UPLOAD_MB,
     MAX_UPLOAD_MEGAPIXELS,
     PHOTOS_PER_SHARD,
+    REFERENCE_INDEX,
     SERVE_HOST,
     SERVE_PORT,
 )
@@ -181,6 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(shard, SHARD_OPTIONS)
     shard.set_defaults(handler=_cmd_shard)
 
+    index = commands.add_parser(
+        "index", help="index colour photos by the encoder's features, for colorize --reference auto"
+    )
+    index.add_argument("inputs", nargs="+", metavar="INPUT", help="colour photos and folders of them")
+    index.add_argument(
+        "--out", default=str(REFERENCE_INDEX), help=f"the index file (default: {REFERENCE_INDEX})"
+    )
+    index.add_argument(
+        "--model", help="the colorizer whose encoder is used (default: the one that ships with colorlib)"
+    )
+    index.set_defaults(handler=_cmd_index)
+
     extract = commands.add_parser("extract", help="cache the encoder features of a dataset (notebook 02)")
     _add_run_arguments(extract)
     extract.add_argument(
@@ -236,7 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PHOTO[:FRAME]",
         help="a colour photo of the same or a similar scene whose colours guide the gray ones (again for "
-        "more; for a video, :FRAME places it at a frame and it guides the frames nearest to it)",
+        "more; for a video, :FRAME places it at a frame and it guides the frames nearest to it); photos: "
+        "'auto' takes the nearest photos of a reference index (--index) as references",
+    )
+    colorize.add_argument(
+        "--index",
+        metavar="FILE",
+        help=f"--reference auto: the index made by `colorlib index` (default: {REFERENCE_INDEX})",
     )
     colorize.add_argument(
         "--per-frame",
@@ -303,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pipeline.add_argument(
         "--start-at",
-        help="start at this notebook (01-05, e.g. 03); the earlier notebooks' results must exist",
+        help="start at this notebook (01-05, e.g. 03; the earlier notebooks' results must exist), or run "
+        "06 (video and references) alone",
     )
     _add_options(pipeline, CHAIN_OPTIONS)
     pipeline.set_defaults(handler=_cmd_pipeline)

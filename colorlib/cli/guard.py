@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import urllib.parse
@@ -104,7 +105,8 @@ class PageGuard:
     """ASGI middleware: the security headers on every answer; the token, ``Origin``, Fetch Metadata,
     port and content-type checks on every ``/api/`` request (see the module docstring).
 
-    ``upload_paths``: the POST routes that take a raw file; every other POST under ``/api/`` takes JSON.
+    ``upload_paths``: the POST routes that take a raw file, as regular expressions matched against
+    the whole path; every other POST under ``/api/`` takes JSON.
     """
 
     def __init__(self, app, token: str, upload_paths: Sequence[str] = ()) -> None:
@@ -112,7 +114,7 @@ class PageGuard:
             raise ValueError("PageGuard needs a token; make one with new_token().")
         self.app = app
         self.token = token
-        self.upload_paths = tuple(upload_paths)
+        self.upload_paths = tuple(re.compile(pattern) for pattern in upload_paths)
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         if scope["type"] != "http":
@@ -171,7 +173,7 @@ class PageGuard:
             )
         if scope["method"] == "POST":
             kind = headers.get("content-type", "").split(";")[0].strip().lower()
-            if scope["path"] in self.upload_paths:
+            if any(pattern.fullmatch(scope["path"]) for pattern in self.upload_paths):
                 if not kind.startswith(UPLOAD_TYPES):
                     return 415, "Send the photo's file as application/octet-stream or image/*."
             elif kind != JSON_TYPE:

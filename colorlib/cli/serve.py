@@ -14,6 +14,9 @@ talks to these routes:
 ``POST /api/photos/{id}/render``         ``{"hints": [...], "vividness": F}`` -> the preview (JPEG)
 ``POST /api/photos/{id}/save``           the same at full resolution, written to the results
                                          folder and sent back as a download
+``POST /api/photos/{id}/reference``      a colour photo of the same or a similar scene (the raw
+                                         file, as an upload) -> ``{"hints": [...]}``: its colours
+                                         matched to the photo (:mod:`colorlib.colorize.reference`)
 =======================================  =====================================================
 
 Only the page can use them (:mod:`colorlib.cli.guard`): every ``/api/`` request carries the
@@ -52,6 +55,8 @@ PAGE_DIR = Path(__file__).resolve().parent / "page"
 TOKEN_PLACEHOLDER = "__COLORLIB_TOKEN__"
 #: The upload route, which takes a raw file; the other POST routes take JSON.
 UPLOAD_PATH = "/api/photos"
+#: The reference route, which also takes a raw file (a regular expression of its paths).
+REFERENCE_PATHS = r"/api/photos/[A-Za-z0-9]+/reference"
 #: Ctrl+C waits at most this long for requests under way before the server stops.
 SHUTDOWN_SECONDS = 1
 
@@ -150,6 +155,14 @@ def create_app(studio: Studio, host: str = SERVE_HOST, allow_hosts: tuple[str, .
         rgb = await run_in_threadpool(load)
         return JSONResponse(await run_in_threadpool(studio.open, name, rgb, True, key))
 
+    async def reference(request: Request) -> Response:
+        name = urllib.parse.unquote(request.headers.get("x-filename", "")) or "reference"
+        studio.photo(request.path_params["photo_id"])  # still open: refuse before reading the body
+        data = await read_body(request, studio.max_bytes, name)
+        rgb = await run_in_threadpool(decode_upload, data, name)
+        hints = await run_in_threadpool(studio.reference_hints, request.path_params["photo_id"], rgb)
+        return JSONResponse({"reference": name, "hints": hints})
+
     async def photo_info(request: Request) -> Response:
         photo_id = request.path_params["photo_id"]
         return JSONResponse(studio.describe_photo(photo_id, studio.photo(photo_id)))
@@ -193,10 +206,11 @@ def create_app(studio: Studio, host: str = SERVE_HOST, allow_hosts: tuple[str, .
         Route("/api/photos/{photo_id}/gray", gray),
         Route("/api/photos/{photo_id}/render", render, methods=["POST"]),
         Route("/api/photos/{photo_id}/save", save, methods=["POST"]),
+        Route("/api/photos/{photo_id}/reference", reference, methods=["POST"]),
         Mount("/static", StaticFiles(directory=PAGE_DIR), name="static"),
     ]
     middleware = [  # the first is the outermost: its security headers go on the Host refusals too
-        Middleware(guard.PageGuard, token=studio.token, upload_paths=(UPLOAD_PATH,)),
+        Middleware(guard.PageGuard, token=studio.token, upload_paths=(UPLOAD_PATH, REFERENCE_PATHS)),
         Middleware(
             TrustedHostMiddleware, allowed_hosts=guard.allowed_hosts(host, allow_hosts), www_redirect=False
         ),

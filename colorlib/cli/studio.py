@@ -108,6 +108,8 @@ class Studio:
     instance: str = field(default_factory=lambda: guard.new_token()[:12])
     #: The results written since the server started, and the key of the photo each came from.
     written: dict[Path, str] = field(default_factory=dict)
+    #: The colorizer's encoder with its features at every stride, made for the first reference.
+    _encoder: Any = field(default=None, repr=False)
 
     def open(self, name: str, rgb: np.ndarray, from_folder: bool = False, key: str = "") -> dict[str, Any]:
         """Encode a photo once and keep it; returns what the page needs to show it.
@@ -172,6 +174,26 @@ class Studio:
         except ValueError as error:
             raise RequestError(400, str(error)) from None
         return hints, float(vividness)
+
+    def reference_hints(self, photo_id: str, rgb: np.ndarray) -> list[dict[str, Any]]:
+        """Hints for an open photo from a colour reference photo ``uint8 (H, W, 3)``, as the page keeps
+        them (``{"x", "y", "color"}`` in the photo's pixels): its trusted feature matches
+        (:mod:`colorlib.colorize.reference`). Refuses a gray reference: it has no colours to give."""
+        from colorlib.colorize.reference import Reference, cell_features, multiscale_encoder
+        from colorlib.data.images import is_grayscale
+
+        photo = self.photo(photo_id)
+        if is_grayscale(rgb):
+            raise RequestError(
+                422, "That reference is gray: give a colour photo of the same or a similar scene."
+            )
+        editor = photo.editor
+        with self.lock:
+            if self._encoder is None:
+                self._encoder = multiscale_encoder(self.model)
+            found = Reference.of(self.model, rgb, self._encoder)
+            features = cell_features(self._encoder, editor.l_small)
+        return found.colored_hints(features, (editor.width, editor.height))
 
     def result_path(self, photo: OpenPhoto) -> Path:
         """Where a photo's result goes: the folder's layout, ``1950s/street.png`` ->

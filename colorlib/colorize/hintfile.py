@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from colorlib.color.lab import normalize_ab, rgb_to_lab
+from colorlib.color.lab import denormalize_ab, lab_to_rgb, normalize_ab, rgb_to_lab
 from colorlib.core.config import MAX_JSON_BYTES, PIXEL_MAX
 from colorlib.core.io import parse_untrusted_json
 from colorlib.data.hints import Hint
@@ -37,6 +37,14 @@ def color_ab(color: str) -> tuple[float, float]:
     rgb = np.array([[[int(color[i : i + 2], 16) for i in (1, 3, 5)]]], dtype=np.float32) / PIXEL_MAX
     a, b = normalize_ab(rgb_to_lab(rgb)[0, 0, 1:])
     return float(a), float(b)
+
+
+def ab_color(ab: Sequence[float], lightness: float = 0.6) -> str:
+    """CIE (a, b) / 128 at a lightness L / 100 -> ``"#rrggbb"``, the colour a hint of that ab is
+    written with (the inverse of :func:`color_ab`, up to rounding and the sRGB gamut)."""
+    lab = np.array([[[100 * lightness, *denormalize_ab(np.asarray(ab, np.float32))]]], np.float32)
+    rgb = np.clip(lab_to_rgb(lab)[0, 0], 0, 1)
+    return "#" + "".join(f"{round(float(v) * PIXEL_MAX):02x}" for v in rgb)
 
 
 def parse_hints(entries: Any, photo_size: tuple[int, int], source: str = "the hints") -> list[Hint]:

@@ -63,46 +63,71 @@ class Reference:
     features: np.ndarray  # (cells, C), unit vectors
     cell_ab: np.ndarray  # (cells, 2): each cell's mean ab / 128
     size: int
+    cell_l: np.ndarray | None = None  # (cells,): each cell's mean L / 100
 
     @classmethod
-    def of(cls, model, rgb: np.ndarray) -> Reference:
-        """The reference ``uint8 (H, W, 3)`` RGB photo for ``model``."""
+    def of(cls, model, rgb: np.ndarray, encoder=None) -> Reference:
+        """The reference ``uint8 (H, W, 3)`` RGB photo for ``model`` (``encoder``: its
+        :func:`multiscale_encoder`, when made already)."""
         size = model_image_size(model)
         small = resize_rgb(np.asarray(rgb, np.uint8), size)  # float32 in [0, 1]
         lab = rgb_to_lab(small)
         l_small, ab = normalize_l(lab[..., :1]), normalize_ab(lab[..., 1:])
         side = size // CELL
         cell_ab = ab.reshape(side, CELL, side, CELL, 2).mean(axis=(1, 3)).reshape(-1, 2)
-        features = cell_features(multiscale_encoder(model), l_small)
-        return cls(features, cell_ab.astype(np.float32), size)
+        cell_l = l_small.reshape(side, CELL, side, CELL).mean(axis=(1, 3)).reshape(-1)
+        features = cell_features(encoder or multiscale_encoder(model), l_small)
+        return cls(features, cell_ab.astype(np.float32), size, cell_l.astype(np.float32))
 
-    def hints(self, features: np.ndarray, photo_size: tuple[int, int]) -> list[Hint]:
-        """Hints for a gray photo whose cells have ``features`` (:func:`cell_features`), in its own
-        pixels (``photo_size`` = (width, height)): the trusted matches (see the module docstring)."""
+    def colored_hints(self, features: np.ndarray, photo_size: tuple[int, int]) -> list[dict]:
+        """:meth:`hints` as the hints file writes them, ``{"x", "y", "color": "#rrggbb"}``: each
+        colour at the lightness of the reference cell it came from (what ``colorlib serve`` shows)."""
+        from colorlib.colorize.hintfile import ab_color
+
+        similarity_best = (features @ self.features.T).argmax(axis=1)
+        found = []
+        for cell, _, hint in self.scored_hints(features, photo_size)[:MAX_HINTS]:
+            lightness = float(self.cell_l[similarity_best[cell]]) if self.cell_l is not None else 0.6
+            found.append(
+                {"x": round(hint.x, 1), "y": round(hint.y, 1), "color": ab_color(hint.ab, lightness)}
+            )
+        return found
+
+    def scored_hints(
+        self, features: np.ndarray, photo_size: tuple[int, int]
+    ) -> list[tuple[int, float, Hint]]:
+        """``(gray cell, similarity, hint)`` of every trusted match (see the module docstring), best
+        first, for a gray photo whose cells have ``features`` (:func:`cell_features`); the hints are
+        in the photo's own pixels (``photo_size`` = (width, height))."""
         similarity = features @ self.features.T  # (gray cells, reference cells)
         best = similarity.argmax(axis=1)
         back = similarity.argmax(axis=0)
         score = similarity[np.arange(len(best)), best]
         trusted = np.flatnonzero((back[best] == np.arange(len(best))) & (score >= MIN_SIMILARITY))
-        chosen = trusted[np.argsort(-score[trusted])][:MAX_HINTS]
         side = self.size // CELL
         width, height = photo_size
         found = []
-        for cell in chosen:
+        for cell in trusted[np.argsort(-score[trusted])]:
             row, col = divmod(int(cell), side)
             x = (col + 0.5) * CELL * width / self.size
             y = (row + 0.5) * CELL * height / self.size
-            found.append(Hint(float(x), float(y), tuple(float(v) for v in self.cell_ab[best[cell]])))
+            hint = Hint(float(x), float(y), tuple(float(v) for v in self.cell_ab[best[cell]]))
+            found.append((int(cell), float(score[cell]), hint))
         return found
 
+    def hints(self, features: np.ndarray, photo_size: tuple[int, int]) -> list[Hint]:
+        """The best :data:`MAX_HINTS` of :meth:`scored_hints`."""
+        return [hint for _, _, hint in self.scored_hints(features, photo_size)[:MAX_HINTS]]
 
-def reference_hints(model, rgb: np.ndarray, reference: Reference | np.ndarray) -> list[Hint]:
+
+def reference_hints(model, rgb: np.ndarray, reference: Reference | np.ndarray, encoder=None) -> list[Hint]:
     """Hints for the photo ``rgb`` (``uint8 (H, W, 3)``, gray or not: only its L is read) from a
     reference photo (``uint8`` RGB, or a :class:`Reference` made already)."""
+    encoder = encoder or multiscale_encoder(model)
     if not isinstance(reference, Reference):
-        reference = Reference.of(model, reference)
+        reference = Reference.of(model, reference, encoder)
     rgb = np.asarray(rgb, np.uint8)
-    features = cell_features(multiscale_encoder(model), model_input_l(rgb, reference.size))
+    features = cell_features(encoder, model_input_l(rgb, reference.size))
     return reference.hints(features, (rgb.shape[1], rgb.shape[0]))
 
 
@@ -123,32 +148,41 @@ def hinted_ab(model, l_small: np.ndarray, hints: list[Hint], photo_size: tuple[i
     return propagate_hints(l_small, automatic, at_size)
 
 
-def colorize_with_reference(
-    model, scan, out_dir, reference: Reference, vividness: float = 1.0, progress=True
-):
+def colorize_with_reference(model, scan, out_dir, reference, vividness: float = 1.0, progress=True):
     """``colorlib colorize PHOTOS --reference REF``: each photo of ``scan`` (an
-    :class:`colorlib.colorize.photofiles.InputScan`) coloured with the hints ``reference`` gives it,
-    written into ``out_dir`` as colorize writes photos. Returns the
-    :class:`colorlib.colorize.colorize.ColorizeReport`; a bad photo is reported and skipped."""
+    :class:`colorlib.colorize.photofiles.InputScan`, or a list of files and folders) coloured with the
+    hints ``reference`` gives it, written into ``out_dir`` as colorize writes photos.
+
+    ``reference``: a :class:`Reference`, or anything with ``hints(rgb)`` giving a photo's hints in
+    its own pixels (``--reference auto``: :class:`colorlib.colorize.refindex.AutoReferences`).
+    Returns the :class:`colorlib.colorize.colorize.ColorizeReport`; a bad photo is reported and skipped.
+    """
     from tqdm import tqdm
 
     from colorlib.colorize.colorize import ColorizeReport
     from colorlib.colorize.fullres import combine_full_resolution, write_photo
-    from colorlib.colorize.photofiles import plan_outputs
+    from colorlib.colorize.photofiles import InputScan, plan_outputs, scan_inputs
     from colorlib.data.images import ImageLoadError, load_rgb
 
+    if not isinstance(scan, InputScan):
+        scan = scan_inputs(scan)
+    size = model_image_size(model)
+    encoder = multiscale_encoder(model) if isinstance(reference, Reference) else None
     report = ColorizeReport(out_dir, left_out=scan.left_out)
     plan = plan_outputs(scan, out_dir)
     for source, target, reason in tqdm(
-        plan, desc="Colorizing from the reference", unit="photo", disable=not progress
+        plan, desc="Colorizing from references", unit="photo", disable=not progress
     ):
         if reason is not None:
             report.failed.append((source, reason))
             continue
         try:
             rgb = load_rgb(source)
-            hints = reference_hints(model, rgb, reference)
-            ab = hinted_ab(model, model_input_l(rgb, reference.size), hints, (rgb.shape[1], rgb.shape[0]))
+            if isinstance(reference, Reference):
+                hints = reference_hints(model, rgb, reference, encoder)
+            else:
+                hints = reference.hints(rgb)
+            ab = hinted_ab(model, model_input_l(rgb, size), hints, (rgb.shape[1], rgb.shape[0]))
             target.parent.mkdir(parents=True, exist_ok=True)
             bgr = combine_full_resolution(rgb, ab, bgr=True, vividness=vividness)
             report.written.append(write_photo(bgr, target))

@@ -133,3 +133,8 @@ def keras_models_dir() -> Path:
     if not os.access(home, os.W_OK):
         home = Path(tempfile.gettempdir()) / ".keras"
     return home / "models"
+
+
+#: Where ``colorlib index`` writes, and ``colorize --reference auto`` reads, the reference index
+#: when none is named (relative to the working folder).
+REFERENCE_INDEX = Path("data/cache/reference-index.npz")

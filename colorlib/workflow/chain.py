@@ -48,6 +48,9 @@ NOTEBOOKS = (
     "04_colorization.ipynb",
     "05_results.ipynb",
 )
+#: Notebooks outside the chain, each run alone (``colorlib pipeline --start-at 06``): they read no
+#: earlier notebook's results.
+SINGLE_NOTEBOOKS = ("06_video.ipynb",)
 #: How the chain's kernels talk to it: Unix sockets (jupyter_client's ``ipc``), not TCP.
 IPC_TRANSPORT = "ipc"
 #: The longest path a Unix socket can have, in bytes (macOS's 104 less the final NUL; Linux allows 107).
@@ -88,13 +91,14 @@ def make_run_id(run_name: str, now: datetime | None = None) -> str:
 
 
 def notebooks_from(start_at: str | None) -> tuple[str, ...]:
-    """The chain's notebooks from ``start_at`` on (``"03"``, ``"03_training"`` or the file name)."""
+    """The chain's notebooks from ``start_at`` on (``"03"``, ``"03_training"`` or the file name), or
+    one of :data:`SINGLE_NOTEBOOKS` alone."""
     if start_at is None:
         return NOTEBOOKS
-    for index, name in enumerate(NOTEBOOKS):
+    for index, name in enumerate(NOTEBOOKS + SINGLE_NOTEBOOKS):
         if name == start_at or name.removesuffix(".ipynb") == start_at or name[:2] == start_at:
-            return NOTEBOOKS[index:]
-    raise ValueError(f"start_at={start_at!r} names no notebook of the chain; use one of {NOTEBOOKS}.")
+            return (name,) if name in SINGLE_NOTEBOOKS else NOTEBOOKS[index:]
+    raise ValueError(f"start_at={start_at!r} names no notebook; use one of {NOTEBOOKS + SINGLE_NOTEBOOKS}.")
 
 
 def check_encoder_weights(params: Params) -> None:
@@ -354,7 +358,7 @@ def run_chain(
                     raise ChainError(name, error, report_dir, params_path)
     finally:
         if timings:
-            write_index(report_dir, NOTEBOOKS, timings, params_path)
+            write_index(report_dir, NOTEBOOKS if order[0] in NOTEBOOKS else order, timings, params_path)
             point_latest(report_dir)
     log(f"All {len(order)} notebooks ran; the reports are in {report_dir / INDEX_FILE}")
     return report_dir

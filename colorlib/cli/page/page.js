@@ -140,11 +140,11 @@ function drawHints() {
   layer.replaceChildren();
   state.hints.forEach((hint, index) => {
     const marker = document.createElement("div");
-    marker.className = "hint" + (index === state.selected ? " selected" : "");
+    marker.className = "hint" + (index === state.selected ? " selected" : "") + (hint.reference ? " from-reference" : "");
     marker.style.left = `${(100 * hint.x) / state.photo.width}%`;
     marker.style.top = `${(100 * hint.y) / state.photo.height}%`;
     marker.style.background = hint.color;
-    marker.title = `Hint ${index + 1}: ${hint.color} at (${Math.round(hint.x)}, ${Math.round(hint.y)})`;
+    marker.title = `Hint ${index + 1}${hint.reference ? " (from the reference)" : ""}: ${hint.color} at (${Math.round(hint.x)}, ${Math.round(hint.y)})`;
     marker.dataset.index = String(index);
     marker.dataset.x = String(hint.x);
     marker.dataset.y = String(hint.y);
@@ -221,6 +221,7 @@ function setupStage() {
   stage.addEventListener("pointermove", (event) => {
     if (pressed < 0) return;
     Object.assign(state.hints[pressed], photoPoint(event));
+    delete state.hints[pressed].reference; // moved by hand: a new reference no longer replaces it
     moved = true;
     drawHints();
     changed();
@@ -271,8 +272,8 @@ async function show(info, key, started) {
   $("compare-row").hidden = false;
   fitStage();
   setCompare(100); // the view opens on the colours
-  for (const id of ["download", "save-hints", "load-hints"]) $(id).disabled = false;
-  $("load-label").classList.remove("disabled");
+  for (const id of ["download", "save-hints", "load-hints", "reference"]) $(id).disabled = false;
+  for (const id of ["load-label", "reference-label"]) $(id).classList.remove("disabled");
   document.title = `${info.name}: colorlib`;
   drawHints();
   persist();
@@ -350,6 +351,7 @@ function setupTools() {
     const hint = state.hints[state.selected];
     if (!hint) return; // the colour of the next hint placed
     hint.color = $("colour").value;
+    delete hint.reference; // recoloured by hand: a new reference no longer replaces it
     drawHints();
     changed();
   });
@@ -391,6 +393,31 @@ function setupTools() {
   });
 }
 
+// A colour reference photo: the server matches it to the open photo and answers with hints, which
+// join the hints placed by hand (those of an earlier reference are replaced).
+async function useReference(file) {
+  if (!file || !state.photo) return;
+  if (file.size > state.maxBytes) { showError(`${file.name} is too large (${sizeText(file.size, state.maxBytes)}).`); return; }
+  say(`Matching ${file.name} to the photo…`);
+  const send = () => api(`/api/photos/${state.photo.id}/reference`, {
+    method: "POST",
+    headers: { "X-Filename": encodeURIComponent(file.name), "Content-Type": "application/octet-stream" },
+    body: file,
+  });
+  let response = await send();
+  if (response.status === 404 && await reopen()) response = await send();
+  if (!response.ok) { showError(await errorOf(response)); say(""); return; }
+  const found = (await response.json()).hints.map((hint) => ({ ...hint, reference: true }));
+  while (state.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+  state.hints = state.hints.filter((hint) => !hint.reference).concat(found);
+  select(-1);
+  const ok = await changed();
+  if (ok) {
+    say(found.length ? `${file.name} gave ${found.length} hint(s) where it matches the photo.`
+      : `${file.name} matched no part of the photo closely enough: no hints.`);
+  }
+}
+
 function setupOpening() {
   const drop = $("drop");
   $("file").addEventListener("change", () => { openFile($("file").files[0]); $("file").value = ""; });
@@ -403,6 +430,7 @@ function setupOpening() {
     drop.classList.remove("over");
     if (event.dataTransfer.files.length) openFile(event.dataTransfer.files[0]);
   });
+  $("reference").addEventListener("change", () => { useReference($("reference").files[0]); $("reference").value = ""; });
   $("folder").addEventListener("change", () => { if ($("folder").value) openFolderPhoto($("folder").value); });
 }
 
