@@ -82,7 +82,7 @@ class FixedReference:
     def __init__(self, found):
         self.found = found
 
-    def scored_hints(self, features, photo_size):
+    def scored_hints(self, features, photo_size, min_similarity=None):
         return self.found
 
 

@@ -94,16 +94,19 @@ class Reference:
         return found
 
     def scored_hints(
-        self, features: np.ndarray, photo_size: tuple[int, int]
+        self, features: np.ndarray, photo_size: tuple[int, int], min_similarity: float | None = None
     ) -> list[tuple[int, float, Hint]]:
         """``(gray cell, similarity, hint)`` of every trusted match (see the module docstring), best
         first, for a gray photo whose cells have ``features`` (:func:`cell_features`); the hints are
-        in the photo's own pixels (``photo_size`` = (width, height))."""
+        in the photo's own pixels (``photo_size`` = (width, height)). ``min_similarity``: the lowest
+        trusted similarity (default :data:`MIN_SIMILARITY`)."""
+        if min_similarity is None:
+            min_similarity = MIN_SIMILARITY
         similarity = features @ self.features.T  # (gray cells, reference cells)
         best = similarity.argmax(axis=1)
         back = similarity.argmax(axis=0)
         score = similarity[np.arange(len(best)), best]
-        trusted = np.flatnonzero((back[best] == np.arange(len(best))) & (score >= MIN_SIMILARITY))
+        trusted = np.flatnonzero((back[best] == np.arange(len(best))) & (score >= min_similarity))
         side = self.size // CELL
         width, height = photo_size
         found = []

@@ -66,7 +66,11 @@ def _colorize_both(model, auto, truths: list[str], out_dir: Path, progress: bool
         step = steps.Step(
             target / "step.json",
             steps.key(
-                "reference-auto", method=method, index=auto.index.key, inputs=steps.file_stamps(truths)
+                "reference-auto",
+                method=method,
+                index=auto.index.key,
+                settings=[auto.count, auto.min_similarity] if method == AUTO else None,
+                inputs=steps.file_stamps(truths),
             ),
         )
         done = step.result()
