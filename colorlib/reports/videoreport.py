@@ -113,8 +113,8 @@ def reference_auto_table(scores) -> str:
                     f"{float(row['auc']):.2f}",
                 ]
             )
-    verdict = "becomes the default" if scores.passes else "stays an option"
-    return _table(header, body) + f"\n\n`--reference auto` {verdict}: {scores.verdict}"
+    verdict = "passes" if scores.passes else "does not pass"
+    return _table(header, body) + f"\n\n`--reference auto` {verdict} `colorlib ship`'s rule: {scores.verdict}"
 
 
 def frame_strips(
