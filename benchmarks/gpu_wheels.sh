@@ -20,7 +20,7 @@ ipython_pygments_lexers jupyter_client jupyter_core efficientnet-lite0-pytorch-m
 jsonschema jsonschema-specifications referencing rpds-py traitlets pyzmq tornado comm debugpy
 matplotlib-inline nest_asyncio jedi parso pexpect ptyprocess prompt_toolkit wcwidth stack-data executing
 asttokens pure_eval decorator platformdirs tenacity entrypoints beautifulsoup4 soupsieve bleach
-webencodings tinycss2 defusedxml jupyterlab_pygments mistune pandocfilters"
+webencodings tinycss2 defusedxml jupyterlab_pygments mistune pandocfilters portpicker"
 
 grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
 grep -qx '/.shards/' .git/info/exclude 2>/dev/null || echo '/.shards/' >> .git/info/exclude
