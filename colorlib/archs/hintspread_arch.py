@@ -99,21 +99,23 @@ class HintSpread(layers.Layer):
         patch_area = ops.max_pool(around, window, strides=1, padding="same")
         share = ops.divide(mask, ops.maximum(patch_area, 1.0))
         values = ops.concatenate([ops.multiply(hint_ab, share), share], axis=-1)
-        splat = ops.reshape(tent[..., :, None] * values[..., None, :], (-1, size, size, self.bins * 3))
+        # The grid's channels are (value, bin), bins last: slicing then sums over the last axis,
+        # which ONNX Runtime runs five times faster than a sum over an inner one (issue 41).
+        splat = ops.reshape(values[..., :, None] * tent[..., None, :], (-1, size, size, 3 * self.bins))
         cell_sum = float(self.stride**2)  # a cell's mean -> its sum
         grid = ops.average_pool(splat, self.stride, strides=self.stride, padding="valid") * cell_sum
-        grid = ops.reshape(grid, (-1, cells, cells, self.bins, 3))
+        grid = ops.reshape(grid, (-1, cells, cells, 3, self.bins))
         bin_blur = ops.convert_to_tensor(_gaussian_matrix(self.bins, 1.0))
-        grid = ops.einsum("bhwkc,kj->bhwjc", grid, bin_blur)
+        grid = ops.einsum("bhwck,kj->bhwcj", grid, bin_blur)
         spreads = []
         for sigma in self.sigmas:
             blur = ops.convert_to_tensor(_gaussian_matrix(cells, sigma * size / IMAGE_SIZE / self.stride))
-            blurred = ops.einsum("bhwkc,hi->biwkc", grid, blur)
-            blurred = ops.einsum("biwkc,wj->bijkc", blurred, blur)
-            flat = ops.reshape(blurred, (-1, cells, cells, self.bins * 3))
+            blurred = ops.einsum("bhwck,hi->biwck", grid, blur)
+            blurred = ops.einsum("biwck,wj->bijck", blurred, blur)
+            flat = ops.reshape(blurred, (-1, cells, cells, 3 * self.bins))
             up = ops.image.resize(flat, (size, size), interpolation="bilinear")
-            up = ops.reshape(up, (-1, size, size, self.bins, 3))
-            spreads.append(ops.sum(up * tent[..., None], axis=-2))
+            up = ops.reshape(up, (-1, size, size, 3, self.bins))
+            spreads.append(ops.sum(up * tent[..., None, :], axis=-1))
         return ops.concatenate(spreads, axis=-1)
 
     def get_config(self) -> dict:
@@ -136,12 +138,13 @@ class SpreadBlend(layers.Layer):
 
     def call(self, inputs):
         auto, spread, log_gains = inputs
-        scales = log_gains.shape[-1]
         gains = ops.exp(ops.clip(log_gains, -MAX_LOG_GAIN, MAX_LOG_GAIN))
-        spread = ops.reshape(spread, (-1, *spread.shape[1:3], scales, 3))
-        weighted = spread * gains[..., None]
-        numerator = auto + ops.sum(weighted[..., :2], axis=-2)
-        return numerator / (1.0 + ops.sum(weighted[..., 2:], axis=-2))
+        numerator, denominator = auto, 1.0
+        for k in range(log_gains.shape[-1]):  # distance by distance, as in HintSpread
+            gain = gains[..., k : k + 1]
+            numerator = numerator + spread[..., 3 * k : 3 * k + 2] * gain
+            denominator = denominator + spread[..., 3 * k + 2 : 3 * k + 3] * gain
+        return numerator / denominator
 
 
 @keras.saving.register_keras_serializable(package="colorlib")
@@ -152,7 +155,9 @@ class SpreadWeights(layers.Layer):
         return (*input_shape[:-1], input_shape[-1] // 3)
 
     def call(self, spread):
-        return ops.log1p(spread[..., 2::3])
+        # log(1 + x), not log1p: ONNX has no Log1p operator, and for these sums (0 or at least about
+        # 1e-7) the two agree to float32's precision.
+        return ops.log(1.0 + spread[..., 2::3])
 
 
 def spread_head(features, l_input, hint_ab, hint_mask, auto_ab, sigmas: Sequence[float] = SPREAD_SIGMAS):
