@@ -93,7 +93,8 @@ async function reopen() {
 // Ask for the preview with the current hints. Edits made while one is on its way are not queued:
 // only the newest is sent when that one is back, so dragging never waits for positions already left.
 // Resolves to true when this call's request succeeded (undefined when a newer edit took its place).
-async function render() {
+// refused: what to undo before the error is shown (a refused hints file puts the old hints back).
+async function render(refused = () => {}) {
   if (!state.photo) return false;
   if (state.busy) { state.pending = true; return undefined; }
   state.busy = true;
@@ -102,7 +103,7 @@ async function render() {
   try {
     let response = await postJson(`/api/photos/${state.photo.id}/render`, edit());
     if (response.status === 404 && await reopen()) response = await postJson(`/api/photos/${state.photo.id}/render`, edit());
-    if (!response.ok) { showError(await errorOf(response)); say(""); return false; }
+    if (!response.ok) { const why = await errorOf(response); refused(); showError(why); say(""); return false; }
     const url = URL.createObjectURL(await response.blob());
     const image = $("result");
     await new Promise((resolve) => { image.onload = resolve; image.onerror = resolve; image.src = url; });
@@ -115,6 +116,7 @@ async function render() {
     document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
     return true;
   } catch (error) {
+    refused();
     showError(`The server did not answer (${error}). Is colorlib serve still running?`);
     say("");
     return false;
@@ -388,8 +390,7 @@ function setupTools() {
     const before = state.hints;
     state.hints = hints;
     select(-1);
-    if (await render()) persist();
-    else { state.hints = before; drawHints(); } // refused: keep the old hints
+    if (await render(() => { state.hints = before; drawHints(); })) persist(); // refused: the old hints stay
   });
 }
 
