@@ -16,6 +16,9 @@ Rows (each a ratio against a reference measured in the same run, with its target
 7. streamed training (``stream_rows.py``): photos/s decoded from shards by 1 and 2 workers
    then encoded vs the encoder alone (>= 0.9), two JAX processes vs one with one thread each
    (>= 1.7x steps/s), peak memory streaming 8,000 vs 1,000 photos (<= 1.1)
+8. ONNX Runtime (``onnx_rows.py``): ``colorlib colorize`` on a folder, Keras vs ONNX Runtime
+   (>= 1.5x), ``colorize_files`` alone on each, and one page edit on ONNX Runtime (<= 150 ms),
+   with the shipped colorizer (its real weights: Lite0's install with colorlib)
 
 The encoder has random weights (the ImageNet weights are not available offline):
 speed and memory do not depend on the weight values. Photos come from
@@ -55,6 +58,7 @@ from colorlib.data import featuredata, featureindex, features, featurestore, inp
 from colorlib.data.images import list_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import onnx_rows  # the ONNX Runtime rows, beside this file
 import stream_rows  # the streamed-training rows, beside this file
 import unet_rows  # the U-Net rows, beside this file
 
@@ -246,12 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         rgb = np.concatenate([b for _, b in inputs.iter_image_batches(paths, size, batch, progress=False)])
         l_norm = split_lab(rgb)[0]
 
-        print("[1/7] encoder forward and feature extraction ...", flush=True)
+        print("[1/8] encoder forward and feature extraction ...", flush=True)
         bare = bare_forward(encoder, l_norm, batch)
         start = time.perf_counter()
         index = features.extract_features(paths, encoder, work / "cache", batch_size=batch, progress=False)
         extract = time.perf_counter() - start
-        print("[2/7] training epochs from the cache and on the fly ...", flush=True)
+        print("[2/8] training epochs from the cache and on the fly ...", flush=True)
         keras.utils.set_random_seed(SEED)
         decoder = losses.compile_model(seed_arch.build_decoder(size))
         cached = fit_epoch_time(decoder, featuredata.FeatureDataset(index, batch, seed=SEED))
@@ -283,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-        print("[3/7] colorize a folder vs bare encoder ...", flush=True)
+        print("[3/8] colorize a folder vs bare encoder ...", flush=True)
         model = colorizer_arch.build_colorizer(encoder, decoder)
         model_path = work / "colorizer.keras"
         model.save(model_path)
@@ -340,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
             width, height = settings["large"]
-            print(f"[4/7] a {width * height / 1e6:.0f}-megapixel photo, in child processes ...", flush=True)
+            print(f"[4/8] a {width * height / 1e6:.0f}-megapixel photo, in child processes ...", flush=True)
             photo = large_photo(paths[0], (width, height), work / "large.jpg")
             common = {"model": str(model_path), "photo": str(photo), "work": str(work)}
             big = child("large-colorize", warmup=str(small[0]), **common)
@@ -372,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         low, high = settings["memory"]
-        print(f"[5/7] training memory at {low} and {high} cached images, in child processes ...", flush=True)
+        print(f"[5/8] training memory at {low} and {high} cached images, in child processes ...", flush=True)
         indexes = synthetic_cache(work, size, (low, high))
         small_run = child("train-memory", index=str(indexes[low]), batch=batch)
         large_run = child("train-memory", index=str(indexes[high]), batch=batch)
@@ -392,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-        print("[6/7] the U-Net decoder: cache size, cache vs on the fly, training memory ...", flush=True)
+        print("[6/8] the U-Net decoder: cache size, cache vs on the fly, training memory ...", flush=True)
         rows += unet_rows.encoder_rows(paths, size, batch, work, row, fit_epoch_time)
         unet_indexes = unet_rows.synthetic_unet_cache(work, size, (low, high))
         small_unet = child("train-memory-unet", index=str(unet_indexes[low]), batch=batch)
@@ -411,8 +415,14 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         if not args.quick:
-            print("[7/7] streamed training: shards vs encoder, two processes, memory ...", flush=True)
+            print("[7/8] streamed training: shards vs encoder, two processes, memory ...", flush=True)
             rows += stream_rows.rows(paths, size, batch, work, row)
+            print("[8/8] ONNX Runtime against Keras: a folder, and a page edit ...", flush=True)
+            onnx_photos, onnx_described = onnx_rows.photo_paths(
+                onnx_rows.DEFAULT_PHOTOS, onnx_rows.COUNT, work
+            )
+            notes.append(f"ONNX rows: {onnx_described}, the shipped colorizer")
+            rows += onnx_rows.rows(onnx_photos, work, row)
 
     elapsed = time.perf_counter() - started
     print(

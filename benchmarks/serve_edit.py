@@ -10,6 +10,8 @@ colorizer, side by side:
 - ``floor``: the U-Net of the colorizer that ships with colorlib without its spread head (a
   colorizer without hints: the joint-bilateral floor spreads the hints over its colours, no
   network per edit);
+- ``shipped, ONNX Runtime`` (``--runtime onnx``): the shipped colorizer's ONNX export, whole, at
+  every edit, in a process that never starts TensorFlow (as ``colorlib serve`` runs it by default);
 - ``hint decoder``: the shipped colorizer itself, whose decoder (U-Net and spread head) runs at
   every edit, or ``--model`` another trained hint colorizer, or with ``--random`` a hint-aware
   U-Net at the real shapes (Lite0 encoder, 256 × 256, default filters) with random weights
@@ -142,11 +144,17 @@ def main() -> None:
     parser.add_argument(
         "--screenshot", type=Path, help="save the floor's page here and the hint decoder's as NAME-hints.png"
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("keras", "onnx"),
+        default="keras",
+        help="onnx: the shipped colorizer on ONNX Runtime alone, in a process without TensorFlow "
+        "(what colorlib serve runs by default); keras: the floor and the hint decoder on Keras",
+    )
     args = parser.parse_args()
     if not args.photo.is_file():
         parser.error(f"No photo at {args.photo}; give one with --photo.")
     import json
-    import tempfile
 
     from PIL import Image
 
@@ -163,6 +171,17 @@ def main() -> None:
         entries = json.loads(args.spots.read_text())
         spots = tuple((entry["x"] / width, entry["y"] / height, entry["color"]) for entry in entries)
 
+    if args.runtime == "onnx":
+        from colorlib.colorize import onnxmodel
+
+        colorizers = {"shipped, ONNX Runtime": onnxmodel.OnnxColorizer(onnxmodel.shipped_onnx())}
+    else:
+        colorizers = keras_colorizers(args)
+    report(args, spots, colorizers)
+
+
+def keras_colorizers(args: argparse.Namespace) -> dict:
+    """The floor (the shipped U-Net without its head) and the hint decoder, on Keras."""
     from colorlib.archs import colorizer_arch, hintspread_arch
     from colorlib.colorize import colorize, pretrained
 
@@ -179,6 +198,13 @@ def main() -> None:
         ),
         "hint decoder": hints,
     }
+    return colorizers
+
+
+def report(args: argparse.Namespace, spots: tuple, colorizers: dict) -> None:
+    """Measure each colorizer on the page and print the rows."""
+    import tempfile
+
     rows = []
     for number, (name, model) in enumerate(colorizers.items()):
         with tempfile.TemporaryDirectory() as folder:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-from pathlib import Path
+# The shipped colorizer's ONNX export (made once, ~20 s) goes to a folder the test workers share,
+# not the user's ~/.cache.
+os.environ.setdefault("COLORLIB_CACHE", str(Path(tempfile.gettempdir()) / f"colorlib-tests-{os.getuid()}"))
 
 import pytest
 

@@ -5,6 +5,7 @@
     colorlib extract [DATASET]              only cache the encoder features (one shard with --shard i/n)
     colorlib colorize INPUT... --out DIR    colorize photos at their own resolution (the shipped colorizer)
     colorlib serve [FOLDER] [--out DIR]     colour photos by hand on a local web page: hints, vividness
+    colorlib export --out colorizer.onnx    the colorizer as one ONNX file, for ONNX Runtime anywhere
     colorlib evaluate TRUTH_DIR PRED_DIR    PSNR, SSIM, colorfulness and AuC of predictions
     colorlib baseline gray INPUT... --out DIR   the baselines' predictions, to evaluate the same way
     colorlib pipeline [--params FILE]       run notebooks 01-05 with papermill into reports/
@@ -29,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from colorlib import __version__
-from colorlib.cli.colorizecommands import _cmd_colorize, _cmd_index
+from colorlib.cli.colorizecommands import _cmd_colorize, _cmd_index, add_export_command
 from colorlib.cli.commands import (
     _add_run_arguments,
     _cmd_baseline,
@@ -44,6 +45,7 @@ from colorlib.cli.commands import (
     _cmd_train,
     _cmd_variants,
 )
+from colorlib.colorize.onnxmodel import AUTO_RUNTIME, RUNTIMES
 from colorlib.core.config import (
     BATCH_SIZE,
     IMAGE_SIZE,
@@ -115,6 +117,13 @@ SERVE_OPTIONS = {
     "--model": {
         "help": "a trained .keras model; one trained with hints: true spreads the hints itself (default: the "
         "colorizer that ships with colorlib; the joint-bilateral floor spreads hints over its colours)"
+    },
+    "--runtime": {
+        "choices": RUNTIMES,
+        "default": AUTO_RUNTIME,
+        "help": "what runs the colorizer: keras, or onnx (ONNX Runtime on the colorizer exported once: "
+        "the same colours, no TensorFlow to start, each edit re-runs the whole graph); auto (default): "
+        "keras, whose edits run the decoder alone (docs/onnx.md)",
     },
     "--host": {
         "default": SERVE_HOST,
@@ -232,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, default=BATCH_SIZE, help=f"photos per model pass (default: {BATCH_SIZE})"
     )
     colorize.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default=AUTO_RUNTIME,
+        help="what runs the colorizer: onnx (ONNX Runtime on the colorizer exported once: the same "
+        "colours, no TensorFlow to start) or keras; auto (default): onnx for the shipped colorizer and "
+        ".onnx files unless --reference, --own-size or --temperature needs Keras, keras for a .keras "
+        "--model (docs/onnx.md)",
+    )
+    colorize.add_argument(
         "--temperature",
         type=float,
         help="models trained with loss: classification: the annealed mean's temperature (default: the "
@@ -283,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
         "pixel's lightness (default: 1, the model's colours; 0: gray; 1.3: a third more vivid)",
     )
     colorize.set_defaults(handler=_cmd_colorize)
+
+    add_export_command(commands)
 
     serve = commands.add_parser(
         "serve", help="colour photos by hand on a local web page: click hints, vividness, download"

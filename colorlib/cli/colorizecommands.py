@@ -1,4 +1,5 @@
-"""``colorlib colorize`` (photos, videos, folders of frames, references) and ``colorlib index``."""
+"""``colorlib colorize`` (photos, videos, folders of frames, references), ``colorlib index`` and
+``colorlib export``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,83 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from colorlib.cli.commands import _load_colorizer
+from colorlib.colorize.onnxmodel import ONNX_RUNTIME
 from colorlib.core.config import REFERENCE_INDEX
 
 #: ``--reference auto``: the references are found in an index (``colorlib index``).
 AUTO_REFERENCE = "auto"
+#: What ``colorlib export --format`` writes.
+EXPORT_FORMATS = ("onnx",)
+#: The largest difference in ab (CIE units) between the export and Keras that export accepts.
+EXPORT_TOLERANCE_AB = 0.5
+
+
+def add_export_command(commands) -> None:
+    """``colorlib export``'s parser, on the subcommands ``commands``."""
+    export = commands.add_parser(
+        "export", help="write a colorizer as one ONNX file, for ONNX Runtime in any language (docs/onnx.md)"
+    )
+    export.add_argument(
+        "--out",
+        required=True,
+        help="the file to write, ending in .onnx (its record NAME.onnx.json beside it holds its SHA-256)",
+    )
+    export.add_argument(
+        "--model",
+        help="a trained .keras model (default: the colorizer that ships with colorlib: the Lite0 encoder and "
+        "the decoder with its hint head, as one graph)",
+    )
+    export.add_argument(
+        "--format", choices=EXPORT_FORMATS, default=EXPORT_FORMATS[0], help="onnx (the only one so far)"
+    )
+    export.set_defaults(handler=_cmd_export)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    """``colorlib export --out FILE.onnx [--model M]``: the colorizer as one ONNX graph, checked
+    against Keras on a test input before it is reported written."""
+    import numpy as np
+
+    from colorlib.colorize import onnxmodel
+    from colorlib.core import quiet
+    from colorlib.core.config import AB_SCALE
+    from colorlib.data.hints import Hint, hint_planes
+
+    out = Path(args.out).expanduser()
+    if out.suffix != ".onnx":
+        raise ValueError(f"--out must end in .onnx, got {out}.")
+    if args.model and Path(args.model).suffix == ".onnx":
+        raise ValueError(f"{args.model} is already an ONNX file; give the .keras model it came from.")
+    quiet.import_tensorflow_quietly()
+    model = _load_colorizer(argparse.Namespace(model=args.model, runtime=onnxmodel.KERAS_RUNTIME))
+    source = args.model or "the colorizer that ships with colorlib"
+    record = onnxmodel.export_onnx(model, out, source=str(source))
+    exported = onnxmodel.OnnxColorizer(out)
+    size = record.image_size
+    ramp = np.linspace(0.05, 0.95, size, dtype=np.float32)
+    l_test = np.broadcast_to((ramp[:, None] + ramp[None, :])[None, ..., None] / 2, (1, size, size, 1))
+    test = [np.ascontiguousarray(l_test)]
+    if len(exported.input_names) > 1:
+        planes = hint_planes([Hint(size / 3, size / 2, (0.4, -0.2))], (size, size), size)
+        test += [planes[0][None], planes[1][None]]
+    batch = test if len(test) > 1 else test[0]
+    keras_ab = np.asarray(model.predict_on_batch(batch))
+    difference = float(np.abs(exported.predict_on_batch(batch) - keras_ab).max())
+    if difference * AB_SCALE > EXPORT_TOLERANCE_AB:
+        out.unlink()
+        onnxmodel.record_path(out).unlink()
+        raise ValueError(
+            f"The export differs from Keras by {difference * AB_SCALE:.3f} in ab (at most "
+            f"{EXPORT_TOLERANCE_AB} allowed); nothing was written. Please report this with the model."
+        )
+    shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in record.inputs.items())
+    print(
+        f"wrote {out} ({record.bytes / 2**20:.1f} MB, SHA-256 {record.sha256})\n"
+        f"  and its record {onnxmodel.record_path(out)}\n"
+        f"  inputs: {shapes}; output: ab {tuple(record.output['ab'])}; float32, channels last, N free\n"
+        f"  against Keras on a test input: largest ab difference {difference * AB_SCALE:.1e} (CIE units)"
+    )
+    return 0
 
 
 def _cmd_colorize(args: argparse.Namespace) -> int:
@@ -36,6 +110,8 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     auto = args.reference == [AUTO_REFERENCE]
     if args.index and not auto:
         raise ValueError("--index is for --reference auto.")
+    if (auto or args.reference) and args.runtime == ONNX_RUNTIME:
+        raise ValueError("--reference reads the encoder's features: use it with --runtime keras.")
     references = [] if auto else _reference_photos(args.reference)  # a bad one is told before the model
     index_file = Path(args.index or REFERENCE_INDEX)
     if auto and not index_file.is_file():
@@ -110,6 +186,8 @@ def _colorize_clips(args: argparse.Namespace, clips: list[Path]) -> int:
             raise FileNotFoundError(f"No {'folder of frames' if args.frames else 'video'} at {clip}.")
     if AUTO_REFERENCE in args.reference or args.index:
         raise ValueError("--reference auto is for photos; give a video its reference photos or frames.")
+    if args.reference and args.runtime == ONNX_RUNTIME:
+        raise ValueError("--reference reads the encoder's features: use it with --runtime keras.")
     photos = _reference_photos(args.reference)
     model = _load_colorizer(args)
     from colorlib.colorize.reference import Reference

@@ -108,8 +108,12 @@ class Studio:
     instance: str = field(default_factory=lambda: guard.new_token()[:12])
     #: The results written since the server started, and the key of the photo each came from.
     written: dict[Path, str] = field(default_factory=dict)
+    #: When ``model`` runs on ONNX Runtime: a function giving the same colorizer in Keras, whose
+    #: encoder's features the references need (called for the first reference; None: none to give).
+    keras_twin: Any = None
     #: The colorizer's encoder with its features at every stride, made for the first reference.
     _encoder: Any = field(default=None, repr=False)
+    _keras_model: Any = field(default=None, repr=False)
 
     def open(self, name: str, rgb: np.ndarray, from_folder: bool = False, key: str = "") -> dict[str, Any]:
         """Encode a photo once and keep it; returns what the page needs to show it.
@@ -179,10 +183,17 @@ class Studio:
         """Hints for an open photo from a colour reference photo ``uint8 (H, W, 3)``, as the page keeps
         them (``{"x", "y", "color"}`` in the photo's pixels): its trusted feature matches
         (:mod:`colorlib.colorize.reference`). Refuses a gray reference: it has no colours to give."""
+        from colorlib.colorize.onnxmodel import OnnxColorizer
         from colorlib.colorize.reference import Reference, cell_features, multiscale_encoder
         from colorlib.data.images import is_grayscale
 
         photo = self.photo(photo_id)
+        if isinstance(self.model, OnnxColorizer) and self.keras_twin is None:
+            raise RequestError(
+                422,
+                "Colours from a reference read the encoder's features, which the ONNX file does not "
+                "give: restart colorlib serve with --runtime keras to use them.",
+            )
         if is_grayscale(rgb):
             raise RequestError(
                 422, "That reference is gray: give a colour photo of the same or a similar scene."
@@ -190,8 +201,12 @@ class Studio:
         editor = photo.editor
         with self.lock:
             if self._encoder is None:
-                self._encoder = multiscale_encoder(self.model)
-            found = Reference.of(self.model, rgb, self._encoder)
+                if isinstance(self.model, OnnxColorizer):  # the same weights, in Keras (a few seconds, once)
+                    self._keras_model = self.keras_twin()
+                else:
+                    self._keras_model = self.model
+                self._encoder = multiscale_encoder(self._keras_model)
+            found = Reference.of(self._keras_model, rgb, self._encoder)
             features = cell_features(self._encoder, editor.l_small)
         return found.colored_hints(features, (editor.width, editor.height))
 
@@ -234,7 +249,8 @@ class Studio:
 
     def warm_up(self) -> None:
         """Open, edit and close a small blank photo, so that the first real photo does not wait for
-        TensorFlow to build the model's graphs (about a second per network on 2 cores)."""
+        TensorFlow to build the model's graphs (about a second per network on 2 cores), or for ONNX
+        Runtime's first run."""
         editor = PhotoEditor(self.model, np.full((64, 96, 3), 128, np.uint8), PREVIEW_SIDE)
         editor.render(parse_hints([{"x": 10, "y": 10, "color": "#3a7bd5"}], (96, 64)))
         editor.gray_preview()

@@ -6,6 +6,7 @@ removed; the vividness changed) then runs only what depends on the hints:
 
 - a **hint colorizer** (``hints: true``) runs its decoder alone on the kept encoder features and
   the new hint planes (:func:`colorlib.data.hints.hint_planes`);
+- an **ONNX colorizer** (``--runtime onnx``) runs its one graph, encoder too, with the new planes;
 - any **other colorizer** keeps its automatic ab and spreads the hints over it with the
   joint-bilateral floor (:func:`colorlib.data.hints.propagate_hints`): no network at all.
 
@@ -29,6 +30,7 @@ from colorlib.colorize.fullres import (
     predict_ab,
     takes_hints,
 )
+from colorlib.colorize.onnxmodel import OnnxColorizer
 from colorlib.core.config import HINT_AB, HINT_MASK
 from colorlib.data.hints import Hint, hint_planes, propagate_hints
 
@@ -64,7 +66,11 @@ class PhotoEditor:
             else cv2.resize(self.rgb, shown, interpolation=cv2.INTER_AREA)
         )
         self.hints_by = BY_MODEL if takes_hints(model) else BY_FLOOR
-        if self.hints_by == BY_MODEL:
+        self._whole = isinstance(model, OnnxColorizer)  # one graph: no encoder to keep apart
+        if self.hints_by == BY_MODEL and self._whole:
+            self._model = model
+            self.automatic_ab = self.ab([])
+        elif self.hints_by == BY_MODEL:
             from colorlib.archs import colorizer_arch, unet_arch
 
             encoder, self._decoder = colorizer_arch.split_colorizer(model)
@@ -80,6 +86,8 @@ class PhotoEditor:
         Raises ValueError for a hint outside the photo.
         """
         planes = hint_planes(hints, (self.width, self.height), self.size)  # checks every point
+        if self.hints_by == BY_MODEL and self._whole:
+            return self._model.predict_on_batch([self.l_small[None], planes[0][None], planes[1][None]])[0]
         if self.hints_by == BY_MODEL:
             inputs = {**self._inputs, HINT_AB: planes[0][None], HINT_MASK: planes[1][None]}
             return np.asarray(self._decoder.predict_on_batch(inputs), dtype=np.float32)[0]

@@ -126,13 +126,18 @@ def keras_models_dir() -> Path:
     home folder cannot be written.
     """
     home = Path(os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser())
+    return writable_dir(home, ".keras") / "models"
+
+
+def writable_dir(preferred: Path, fallback_name: str) -> Path:
+    """``preferred`` (made if missing), or ``<system temp>/fallback_name`` when it cannot be written."""
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        preferred.mkdir(parents=True, exist_ok=True)
     except OSError:
         pass
-    if not os.access(home, os.W_OK):
-        home = Path(tempfile.gettempdir()) / ".keras"
-    return home / "models"
+    if not os.access(preferred, os.W_OK):
+        return Path(tempfile.gettempdir()) / fallback_name
+    return preferred
 
 
 #: Where ``colorlib index`` writes, and ``colorize --reference auto`` reads, the reference index
