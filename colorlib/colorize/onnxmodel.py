@@ -299,11 +299,13 @@ def _cached_export(path: Path, load_model, source: str, progress: bool) -> Path:
 
 def shipped_onnx(progress: bool = True) -> Path:
     """The shipped colorizer as ONNX: exported once into :func:`onnx_cache_dir` (named by its decoder's
-    SHA-256, so a new colorizer gets a new file) and reused while its own SHA-256 holds."""
+    SHA-256 and colorlib's version, so a new colorizer or colorlib gets a new file) and reused while
+    its own SHA-256 holds."""
+    from colorlib import __version__
     from colorlib.colorize import pretrained
 
     sha256 = pretrained.read_manifest()["sha256"]
-    path = onnx_cache_dir() / f"shipped-{sha256[:12]}.onnx"
+    path = onnx_cache_dir() / f"shipped-{sha256[:12]}-colorlib{__version__}.onnx"
     source = f"the shipped colorizer (decoder {sha256})"
     return _cached_export(path, pretrained.load_pretrained, source, progress)
 
