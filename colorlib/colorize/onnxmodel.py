@@ -293,6 +293,9 @@ def _cached_export(path: Path, load_model, source: str, progress: bool) -> Path:
                 print(f"Exporting again: {error}", file=sys.stderr)
         if progress:
             print(f"Exporting {source} to ONNX, once (about 20 s): {path}", file=sys.stderr)
+        from colorlib.core import quiet
+
+        quiet.import_tensorflow_quietly()  # the export runs Keras on TensorFlow: without its start-up lines
         export_onnx(load_model(), path, source=source)
     return path
 
