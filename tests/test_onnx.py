@@ -202,3 +202,22 @@ def test_the_page_on_onnx_takes_references_through_its_keras_twin(shipped, photo
     opened = twinned.open("coffee.png", gray)
     hints = twinned.reference_hints(opened["id"], photos[1])  # its own colour version
     assert len(hints) >= 5 and {"x", "y", "color"} <= set(hints[0])
+
+
+def test_videos_run_on_keras_unless_told(monkeypatch, tmp_path):
+    from colorlib.cli import build_parser, colorizecommands
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the model is asked for first")
+    seen = []
+
+    def stop(args):
+        seen.append(args.runtime)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(colorizecommands, "_load_colorizer", stop)
+    for flags in ([], ["--runtime", "onnx"]):
+        args = build_parser().parse_args(["colorize", str(clip), "--out", str(tmp_path / "out"), *flags])
+        with pytest.raises(RuntimeError, match="stop here"):
+            args.handler(args)
+    assert seen == ["keras", "onnx"]  # frames one at a time are faster on Keras once it has started

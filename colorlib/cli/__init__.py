@@ -245,9 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=RUNTIMES,
         default=AUTO_RUNTIME,
         help="what runs the colorizer: onnx (ONNX Runtime on the colorizer exported once: the same "
-        "colours, no TensorFlow to start) or keras; auto (default): onnx for the shipped colorizer and "
-        ".onnx files unless --reference, --own-size or --temperature needs Keras, keras for a .keras "
-        "--model (docs/onnx.md)",
+        "colours, no TensorFlow to start) or keras; auto (default): for photos onnx with the shipped "
+        "colorizer and .onnx files unless --reference, --own-size or --temperature needs Keras; keras "
+        "for a .keras --model and for videos (docs/onnx.md)",
     )
     colorize.add_argument(
         "--temperature",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from colorlib.cli.commands import _load_colorizer
-from colorlib.colorize.onnxmodel import ONNX_RUNTIME
+from colorlib.colorize.onnxmodel import AUTO_RUNTIME, KERAS_RUNTIME, ONNX_RUNTIME
 from colorlib.core.config import REFERENCE_INDEX
 
 #: ``--reference auto``: the references are found in an index (``colorlib index``).
@@ -188,6 +188,8 @@ def _colorize_clips(args: argparse.Namespace, clips: list[Path]) -> int:
         raise ValueError("--reference auto is for photos; give a video its reference photos or frames.")
     if args.reference and args.runtime == ONNX_RUNTIME:
         raise ValueError("--reference reads the encoder's features: use it with --runtime keras.")
+    if args.runtime == AUTO_RUNTIME:  # one frame at a time: Keras 11.0 frames/s, ONNX Runtime 9.3 (bikes)
+        args.runtime = KERAS_RUNTIME
     photos = _reference_photos(args.reference)
     model = _load_colorizer(args)
     from colorlib.colorize.reference import Reference

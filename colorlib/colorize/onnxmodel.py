@@ -44,9 +44,10 @@ INPUT_L, OUTPUT_AB = "l_channel", "ab"
 #: The record beside ``NAME.onnx``: ``NAME.onnx.json``.
 RECORD_SUFFIX = ".json"
 #: The runtimes ``colorize`` and ``serve`` choose between (``--runtime``). ``auto``, the default:
-#: ONNX Runtime for the shipped colorizer and ``.onnx`` files, unless an option needs Keras (a
-#: reference, ``--own-size``, ``--temperature``); Keras for a ``.keras`` model (exporting one takes
-#: about 20 s). ONNX Runtime gives the same colours and starts without TensorFlow (docs/onnx.md).
+#: for photos, ONNX Runtime with the shipped colorizer and ``.onnx`` files, unless an option needs
+#: Keras (a reference, ``--own-size``, ``--temperature``); Keras for a ``.keras`` model (exporting
+#: one takes about 20 s), for videos and for ``serve``, where Keras is faster once started.
+#: ONNX Runtime gives the same colours and starts without TensorFlow (docs/onnx.md).
 AUTO_RUNTIME, KERAS_RUNTIME, ONNX_RUNTIME = "auto", "keras", "onnx"
 RUNTIMES = (AUTO_RUNTIME, KERAS_RUNTIME, ONNX_RUNTIME)
 #: What the record and the metadata say of each array.
