@@ -216,6 +216,17 @@ def barrier(what: str) -> None:
     multihost_utils.sync_global_devices(what)
 
 
+def agree(flag: bool) -> bool:
+    """Process 0's ``flag``, on every process (itself with one): for decisions that start a
+    collective step, such as a backup due by each process's own clock."""
+    if process()[1] == 1:
+        return flag
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    return bool(multihost_utils.broadcast_one_to_all(np.asarray(flag)))
+
+
 def replicas(strategy: Any) -> int:
     """How many copies of the model the strategy trains in step."""
     return int(strategy.num_replicas_in_sync)

@@ -115,6 +115,10 @@ class Backup(keras.callbacks.BackupAndRestore):
         if self.chief:
             metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
             write_json(self._training_metadata_path, {**metadata, FINISHED: finished})
+        # Several processes: none reads the backup (the next fit restores from it) before process 0
+        # has replaced it, or they would start from different weights (JAX refuses: "not the same
+        # on each process"; seen when a resumed run's second fit began).
+        distribute.barrier("the backup written")
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         super().on_train_begin(logs)  # Keras restores the weights and the epoch here
@@ -126,7 +130,12 @@ class Backup(keras.callbacks.BackupAndRestore):
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if batch + 1 >= (self.params.get("steps") or float("inf")):
             return  # the epoch's last batch: the backup after the epoch follows
-        if self.every_s is not None and time.monotonic() - self._saved_at >= self.every_s:
+        if self.every_s is None:
+            return
+        from colorlib.training import distribute
+
+        # Saving is a collective step: every process backs up at the batch process 0's clock says.
+        if distribute.agree(time.monotonic() - self._saved_at >= self.every_s):
             self._last_batch_seen = self.first_batch + batch + 1  # batches of this epoch trained
             self._save_model()
 
