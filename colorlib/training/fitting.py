@@ -115,9 +115,7 @@ class Backup(keras.callbacks.BackupAndRestore):
         if self.chief:
             metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
             write_json(self._training_metadata_path, {**metadata, FINISHED: finished})
-        # Several processes: none reads the backup (the next fit restores from it) before process 0
-        # has replaced it, or they would start from different weights (JAX refuses: "not the same
-        # on each process"; seen when a resumed run's second fit began).
+        # None reads the backup (the next fit does) before process 0 has replaced it: same weights.
         distribute.barrier("the backup written")
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -132,9 +130,8 @@ class Backup(keras.callbacks.BackupAndRestore):
             return  # the epoch's last batch: the backup after the epoch follows
         if self.every_s is None:
             return
-        from colorlib.training import distribute
+        from colorlib.training import distribute  # saving is collective: process 0's clock decides
 
-        # Saving is a collective step: every process backs up at the batch process 0's clock says.
         if distribute.agree(time.monotonic() - self._saved_at >= self.every_s):
             self._last_batch_seen = self.first_batch + batch + 1  # batches of this epoch trained
             self._save_model()
