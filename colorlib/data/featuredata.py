@@ -18,6 +18,7 @@ import numpy as np
 from colorlib.archs import unet_arch
 from colorlib.core.config import BATCH_SIZE, EXTRA_TRAIN_SPLIT, SEED
 from colorlib.data import hints
+from colorlib.data.epochs import EpochSchedule
 from colorlib.data.featureindex import (
     AUGMENTED_SPLITS,
     EXTRA_ARRAYS,
@@ -33,7 +34,7 @@ from colorlib.data.inputs import NpyRows, epoch_order
 STATS_ROWS = 256
 
 
-class FeatureDataset(keras.utils.PyDataset):
+class FeatureDataset(EpochSchedule, keras.utils.PyDataset):
     """Cached batches ``(features float32 (B, S/32, S/32, C), ab float32 (B, S, S, 2))``, C 512 or 1280.
 
     For an index with skip features (``index.skips``, a multiscale extraction for the U-Net)
@@ -122,31 +123,6 @@ class FeatureDataset(keras.utils.PyDataset):
         """Batches in one pass over every entry."""
         return -(-len(self._row) // self.batch_size)
 
-    @property
-    def epoch_length(self) -> int:
-        """Batches in a whole epoch: ``steps_per_epoch``, or one pass."""
-        return self.steps_per_epoch or self.pass_length
-
-    def __len__(self) -> int:
-        return self.epoch_length - self.first_batch
-
-    def set_epoch(self, epoch: int) -> None:
-        """Serve the batches of epoch ``epoch`` (0-based) next: what a resumed fit calls first
-        (:class:`DatasetEpoch`), so that it sees the batches an uninterrupted run would."""
-        self.epoch = int(epoch)
-
-    def start_at(self, batch: int) -> None:
-        """Serve only batches ``batch …`` of each epoch (0: all of them).
-
-        For the rest of an epoch cut off after ``batch`` batches
-        (:func:`colorlib.training.resume.finish_interrupted_epoch`): batch i served is batch
-        ``batch + i`` of the epoch, so the fit trains on what the unbroken one would have.
-        Set it before the ``fit``: Keras reads the length once.
-        """
-        if not 0 <= batch < self.epoch_length:
-            raise ValueError(f"An epoch has batches 0..{self.epoch_length - 1}; cannot start at {batch}.")
-        self.first_batch = int(batch)
-
     def positions(self, index: int) -> np.ndarray:
         """The index positions of the ``index``-th batch served in the current epoch (batch
         ``first_batch + index`` of the epoch).
@@ -155,11 +131,7 @@ class FeatureDataset(keras.utils.PyDataset):
         ``steps_per_epoch`` the passes are cut into epochs of that many batches, one after
         the other: epoch e serves batches ``e·steps … (e+1)·steps − 1`` of that stream.
         """
-        index += self.first_batch
-        step = self.epoch * self.epoch_length + index if self.steps_per_epoch else index
-        pass_index, batch = divmod(step, self.pass_length)
-        if not self.steps_per_epoch:
-            pass_index = self.epoch
+        pass_index, batch = self.pass_and_batch(index)
         if pass_index != self._pass:
             self._pass, self._order = pass_index, self._permutation(pass_index)
         return self._order[batch * self.batch_size : (batch + 1) * self.batch_size]

@@ -35,6 +35,7 @@ import numpy as np
 
 from colorlib.core.config import BATCH_SIZE, IMAGE_SIZE, ROTATION_DEGREES, SEED
 from colorlib.data import hints
+from colorlib.data.epochs import EpochSchedule
 from colorlib.data.shards import BatchReader, PhotoReader, ShardSet, stack_photos
 
 #: Photos the U-Net's input statistics are computed from (the first ones of the split, in order).
@@ -43,7 +44,7 @@ STATS_PHOTOS = 256
 NO_SHARED_MEMORY = 2**62
 
 
-class StreamDataset(keras.utils.PyDataset):
+class StreamDataset(EpochSchedule, keras.utils.PyDataset):
     """One split of a shard folder as training batches, decoded on the fly (see the module docstring)."""
 
     def __init__(
@@ -99,25 +100,8 @@ class StreamDataset(keras.utils.PyDataset):
             return self.count // self.global_batch
         return -(-self.count // self.batch_size)
 
-    @property
-    def epoch_length(self) -> int:
-        return self.steps_per_epoch or self.pass_length
-
-    def __len__(self) -> int:
-        return self.epoch_length - self.first_batch
-
-    def set_epoch(self, epoch: int) -> None:
-        """Serve the batches of epoch ``epoch`` (0-based) next."""
-        if int(epoch) != self.epoch:
-            self.close()
-        self.epoch = int(epoch)
-
-    def start_at(self, batch: int) -> None:
-        """Serve only batches ``batch …`` of each epoch (the rest of an epoch cut off after ``batch``)."""
-        if not 0 <= batch < self.epoch_length:
-            raise ValueError(f"An epoch has batches 0..{self.epoch_length - 1}; cannot start at {batch}.")
+    def _restart(self) -> None:
         self.close()
-        self.first_batch = int(batch)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -148,11 +132,7 @@ class StreamDataset(keras.utils.PyDataset):
     def positions(self, index: int) -> tuple[np.ndarray, int]:
         """This process's photo positions of batch ``index`` served in the current epoch, and the pass
         they are drawn from (``steps_per_epoch`` cuts the passes into epochs, as the cache does)."""
-        index += self.first_batch
-        step = self.epoch * self.epoch_length + index if self.steps_per_epoch else index
-        pass_index, batch = divmod(step, self.pass_length)
-        if not self.steps_per_epoch:
-            pass_index = self.epoch
+        pass_index, batch = self.pass_and_batch(index)
         start = batch * self.global_batch + self.process_index * self.batch_size
         return self.order(pass_index)[start : start + self.batch_size], pass_index
 
