@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from colorlib.colorize.onnxmodel import ONNX_RUNTIME
 from colorlib.core import quiet
 
 #: Parameters that are given another way on the command line (``dataset`` is positional).
@@ -227,7 +228,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     serve.check_port(args.host, args.port)  # and a port in use
     model = _load_colorizer(args)
     # The page's references read the encoder's features: the same colorizer in Keras, loaded when first asked.
-    keras_twin = _shipped_keras if _runtime(args) == "onnx" and not args.model else None
+    keras_twin = _shipped_keras if _runtime(args) == ONNX_RUNTIME and not args.model else None
     studio = Studio(
         model,
         Path(args.out).expanduser(),

@@ -23,6 +23,7 @@ A colorizer trained without hints has ``l_channel`` alone.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -88,18 +89,24 @@ class OnnxRecord:
     source: str
     opset: int
 
+    def description(self) -> dict[str, Any]:
+        """What the arrays are: written into the file's metadata and into its record."""
+        return {
+            "inputs": self.inputs,
+            "output": self.output,
+            "meanings": {name: MEANINGS[name] for name in [*self.inputs, OUTPUT_AB]},
+            "lab": f"L = {L_MAX:g} * l_channel; a, b = {AB_SCALE:g} * ab (CIE LAB, D65, sRGB)",
+            "source": self.source,
+        }
+
     def as_json(self) -> dict[str, Any]:
         return {
             "format": "onnx",
             "sha256": self.sha256,
             "bytes": self.bytes,
             "image_size": self.image_size,
-            "inputs": self.inputs,
-            "output": self.output,
-            "meanings": {name: MEANINGS[name] for name in [*self.inputs, OUTPUT_AB]},
+            **self.description(),
             "layout": "float32, channels last (N, S, S, C); N is free, S fixed",
-            "lab": f"L = 100 * l_channel; a, b = {AB_SCALE:g} * ab (CIE LAB, D65, sRGB)",
-            "source": self.source,
             "opset": self.opset,
         }
 
@@ -174,26 +181,14 @@ def export_onnx(model, path: Path | str, source: str, opset: int = OPSET) -> Onn
             with warnings.catch_warnings():  # Keras' tf2onnx shim probes np.object (a FutureWarning)
                 warnings.simplefilter("ignore", FutureWarning)
                 model.export(str(raw), format="onnx", verbose=False, opset_version=opset)
-            description = {
-                "inputs": inputs,
-                "output": output,
-                "meanings": {name: MEANINGS[name] for name in [*names, OUTPUT_AB]},
-                "lab": f"L = {L_MAX:g} * l_channel; a, b = {AB_SCALE:g} * ab (CIE LAB, D65, sRGB)",
-                "source": source,
-            }
-            _finish_graph(raw, path, names, description)
+            described = OnnxRecord(
+                sha256="", bytes=0, image_size=size, inputs=inputs, output=output, source=source, opset=opset
+            )
+            _finish_graph(raw, path, names, described.description())
     finally:
         for layer, mean, variance in changed:
             layer.mean, layer.variance = mean, variance
-    record = OnnxRecord(
-        sha256=file_hash(path),
-        bytes=path.stat().st_size,
-        image_size=size,
-        inputs=inputs,
-        output=output,
-        source=source,
-        opset=opset,
-    )
+    record = dataclasses.replace(described, sha256=file_hash(path), bytes=path.stat().st_size)
     write_json(record_path(path), record.as_json())
     return record
 
