@@ -164,8 +164,10 @@ def test_a_bad_upload_and_a_bad_hints_file_are_told_on_the_page(browser, server,
 
     photo = tmp_path / "plain.png"
     Image.fromarray(np.full((HEIGHT, WIDTH, 3), LEFT_GRAY, np.uint8)).save(photo)
+    before = renders(browser)  # the module's browser may reopen the last test's photo on loading
     choose("file", photo)
-    wait_for(lambda: renders(browser) >= 1 and not message(), "the photo")
+    wait_for(lambda: browser.title.startswith("plain.png") and renders(browser) > before, "the photo")
+    wait_for(lambda: not message(), "the refusal to go")
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text('[{"x": 10, "y": 20, "color": "#3a7bd5"}, {"x": 300, "y": 200, "color": "#c0392b"}]')
     bad.write_text('[{"x": 10, "y": 20, "color": "#3a7bd5"}, {"x": 900, "y": 20, "color": "#c0392b"}]')
@@ -174,6 +176,32 @@ def test_a_bad_upload_and_a_bad_hints_file_are_told_on_the_page(browser, server,
     choose("load-hints", bad)
     assert "entry 2" in wait_for(message, "the bad hints file's refusal")
     assert len(browser.find_elements(By.CSS_SELECTOR, ".hint")) == 2  # the good ones are kept
+
+
+def test_a_hints_file_chosen_while_a_photo_opens_lands_on_that_photo(browser, server, tmp_path: Path):
+    """A slow upload (held back 1.5 s in the page) and a hints file chosen meanwhile: the hints wait."""
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    fresh_page(browser, url)
+    choose_folder_photo(browser, "street.png")
+    browser.execute_script(
+        """const send = window.fetch;
+        window.fetch = (path, options) => options && options.method === "POST" && path === "/api/photos"
+          ? new Promise((resolve) => setTimeout(() => resolve(send(path, options)), 1500))
+          : send(path, options);"""
+    )
+    photo, hints = tmp_path / "slow.png", tmp_path / "slow-hints.json"
+    Image.fromarray(two_grays(60)).save(photo)
+    hints.write_text('[{"x": 10, "y": 20, "color": "#3a7bd5"}, {"x": 300, "y": 200, "color": "#c0392b"}]')
+    for field_id, path in (("file", photo), ("load-hints", hints)):
+        field = browser.find_element(By.ID, field_id)
+        browser.execute_script("arguments[0].hidden = false; arguments[0].disabled = false", field)
+        field.send_keys(str(path))
+    wait_for(lambda: browser.title.startswith("slow.png"), "the slow photo")
+    wait_for(lambda: len(markers(browser)) == 2, "the hints on the slow photo")
+    idle(browser)
+    assert markers(browser) == [(10.0, 20.0, "#3a7bd5"), (300.0, 200.0, "#c0392b")]
 
 
 def fresh_page(browser, url: str) -> None:

@@ -16,6 +16,7 @@ const state = {
   photo: null,      // {id, name, folder, width, height, key}
   hints: [], selected: -1, vividness: 1,
   busy: false, pending: false, resultUrl: null, grayUrl: null,
+  opening: 0,       // photos on their way to the server: a hints file waits for them
   kept: {},         // key -> {name, folder, id, hints, vividness}: every photo opened while the server runs
   last: null,       // the key of the photo open now, kept for a reload
   files: new Map(), // key -> File: an upload the server closed is sent again
@@ -128,6 +129,12 @@ async function render(refused = () => {}) {
 }
 
 function changed() { persist(); return render(); }
+
+// Wait for a photo being opened and for the edit on its way, so that a hints file or a reference
+// lands on the photo open when it is done, not on the one about to be replaced.
+async function settled() {
+  while (state.busy || state.opening) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 async function loadGray() {
   const response = await api(`/api/photos/${state.photo.id}/gray`);
@@ -315,11 +322,14 @@ async function openFile(file) {
   showError("");
   say(`Opening ${file.name}…`);
   const key = photoKey(file.name, false, file);
+  state.opening += 1;
   try {
     if (await opened(await sendFile(file), key, started)) state.files.set(key, file);
   } catch (error) {
     showError(`${file.name} could not be sent (${error}); the server refuses photos over its size limit.`);
     say("");
+  } finally {
+    state.opening -= 1;
   }
 }
 
@@ -327,7 +337,12 @@ async function openFolderPhoto(name) {
   const started = performance.now();
   showError("");
   say(`Opening ${name}…`);
-  await opened(await postJson("/api/photos/folder", { name }), photoKey(name, true), started);
+  state.opening += 1;
+  try {
+    await opened(await postJson("/api/photos/folder", { name }), photoKey(name, true), started);
+  } finally {
+    state.opening -= 1;
+  }
 }
 
 function download(blob, name) {
@@ -386,7 +401,7 @@ function setupTools() {
     let hints;
     try { hints = JSON.parse(await file.text()); } catch (error) { showError(`${file.name} is not JSON: ${error.message}`); return; }
     if (!Array.isArray(hints)) { showError(`${file.name} must hold a list of {"x", "y", "color"} points.`); return; }
-    while (state.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+    await settled();
     const before = state.hints;
     state.hints = hints;
     select(-1);
@@ -398,6 +413,8 @@ function setupTools() {
 // join the hints placed by hand (those of an earlier reference are replaced).
 async function useReference(file) {
   if (!file || !state.photo) return;
+  await settled(); // the photo the reference is matched to is the one open when it is done
+  const photo = state.photo;
   if (file.size > state.maxBytes) { showError(`${file.name} is too large (${sizeText(file.size, state.maxBytes)}).`); return; }
   say(`Matching ${file.name} to the photo…`);
   const send = () => api(`/api/photos/${state.photo.id}/reference`, {
@@ -409,7 +426,8 @@ async function useReference(file) {
   if (response.status === 404 && await reopen()) response = await send();
   if (!response.ok) { showError(await errorOf(response)); say(""); return; }
   const found = (await response.json()).hints.map((hint) => ({ ...hint, reference: true }));
-  while (state.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+  await settled();
+  if (state.photo !== photo) { say(`${file.name} was matched to ${photo.name}, which is no longer open: no hints.`); return; }
   state.hints = state.hints.filter((hint) => !hint.reference).concat(found);
   select(-1);
   const ok = await changed();
