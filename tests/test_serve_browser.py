@@ -86,12 +86,11 @@ def test_open_a_photo_place_move_remove_a_hint_and_download(browser, server, dow
     photo = tmp_path / "old street.png"
     Image.fromarray(two_grays()).save(photo)
 
-    browser.get(url)
-    wait_for(lambda: browser.execute_script("return document.body.dataset.ready"), "the page to start")
+    fresh_page(browser, url)  # no photo of an earlier test reopened
     file_input = browser.find_element(By.ID, "file")
     browser.execute_script("arguments[0].hidden = false", file_input)
     file_input.send_keys(str(photo))
-    wait_for(lambda: renders(browser) >= 1, "the automatic colours")
+    wait_for(lambda: renders(browser) >= 1 and browser.title.startswith("old street.png"), "the colours")
     browser.execute_script(
         "const s = document.getElementById('compare'); s.value = 100; s.dispatchEvent(new Event('input'))"
     )
@@ -430,7 +429,7 @@ def test_a_reference_photo_gives_hints_that_bring_its_colours(browser, server, t
     field = browser.find_element(By.ID, "file")
     browser.execute_script("arguments[0].hidden = false", field)
     field.send_keys(str(photo))
-    wait_for(lambda: renders(browser) >= 1, "the automatic colours")
+    wait_for(lambda: renders(browser) >= 1 and browser.title.startswith("coffee-gray.png"), "the colours")
     idle(browser)
 
     def shown() -> np.ndarray:
