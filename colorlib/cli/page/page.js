@@ -132,8 +132,10 @@ function changed() { persist(); return render(); }
 
 // Wait for a photo being opened and for the edit on its way, so that a hints file or a reference
 // lands on the photo open when it is done, not on the one about to be replaced.
-async function settled() {
-  while (state.busy || state.opening) await new Promise((resolve) => setTimeout(resolve, 20));
+function settled() { return until(() => !state.busy && !state.opening); }
+
+async function until(done) {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 async function loadGray() {
@@ -287,7 +289,7 @@ async function show(info, key, started) {
   drawHints();
   persist();
   loadGray();
-  while (state.busy) await new Promise((resolve) => setTimeout(resolve, 20)); // the last photo's edit
+  await until(() => !state.busy); // the last photo's edit
   const ok = await render();
   if (ok) {
     const ms = performance.now() - started;
